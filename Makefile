@@ -1,0 +1,73 @@
+# enkash: build the C core for Lua 5.4 and LuaJIT from the same sources, install what is
+# missing, test, demo. `make help` lists the targets.
+
+LUA ?= lua5.4
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L
+SANITIZE ?=
+
+TOP := $(abspath .)
+CORE_SRC := $(wildcard csrc/*.c)
+CORE_HDR := $(wildcard csrc/*.h)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl openssl 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null)
+
+CORE54 := build/lua5.4/enkash/core.so
+COREJIT := build/luajit/enkash/core.so
+
+# Debian packages the project needs; `make deps` installs the missing ones.
+DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
+  lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
+  nginx libnginx-mod-http-lua lua-resty-core valgrind curl
+
+.PHONY: all core deps env demo test check bench clean help
+
+all: core
+
+core: $(CORE54) $(COREJIT)
+
+$(CORE54): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -shared $(shell $(PKG_CONFIG) --cflags lua5.4) $(DEP_CFLAGS) \
+	  -o $@ $(CORE_SRC) $(DEP_LIBS)
+
+$(COREJIT): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SANITIZE) -fPIC -shared $(shell $(PKG_CONFIG) --cflags luajit) $(DEP_CFLAGS) \
+	  -o $@ $(CORE_SRC) $(DEP_LIBS)
+
+deps:
+	@sh tools/deps.sh $(DEB_PKGS)
+
+# eval "$(make -s env)"            -> lua5.4 finds enkash from any directory
+# eval "$(make -s env LUA=luajit)" -> the LuaJIT twin
+env:
+ifeq ($(LUA),luajit)
+	@echo 'export LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(TOP)/build/luajit/?.so;;"'
+else
+	@echo 'export LUA_PATH_5_4="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH_5_4="$(TOP)/build/lua5.4/?.so;;"'
+	@echo 'export LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(TOP)/build/lua5.4/?.so;;"'
+endif
+
+demo: deps core
+	@$(LUA) bin/enkash demo
+
+test: deps core
+	@sh tools/test.sh
+
+bench: deps core
+	@$(LUA) bench/run.lua
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make demo   build, install what is missing, bind a device against the bundled sandbox"
+	@echo "make test   the same set-up, then luacheck, busted (Lua 5.4 and LuaJIT), C checks under valgrind"
+	@echo "make deps   install missing Debian packages (prints the apt-get line when not root)"
+	@echo "make env    print LUA_PATH/LUA_CPATH exports: eval \"\$$(make -s env)\""

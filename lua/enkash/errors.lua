@@ -1,0 +1,54 @@
+--- Error objects: every runtime failure of the SDK is `nil, err` with `err` built here.
+-- `err.kind` is one of the kinds below; `message` never holds a secret, a token, a password
+-- or a full mobile/PAN/account number (callers pass redacted text only).
+-- @module enkash.errors
+
+local setmetatable, tostring, type = setmetatable, tostring, type
+local concat = table.concat
+
+local M = {}
+
+--- The error kinds, as DESIGN.md lists them.
+M.kinds = {
+  validation = true, transport = true, connect = true, timeout = true, tls = true,
+  http = true, api = true, crypto = true, auth = true, unknown_outcome = true,
+}
+
+local Error = {}
+Error.__index = Error
+
+--- Text form: `enkash <kind> error: <message> [endpoint=..., http_status=..., ...]`.
+function Error.__tostring(e)
+  local extra = {}
+  if e.endpoint then extra[#extra + 1] = "endpoint=" .. e.endpoint end
+  if e.field then extra[#extra + 1] = "field=" .. e.field end
+  if e.http_status then extra[#extra + 1] = "http_status=" .. tostring(e.http_status) end
+  if e.response_code ~= nil then extra[#extra + 1] = "response_code=" .. tostring(e.response_code) end
+  if e.code ~= nil then extra[#extra + 1] = "code=" .. tostring(e.code) end
+  local s = "enkash " .. e.kind .. " error: " .. tostring(e.message)
+  if #extra > 0 then s = s .. " [" .. concat(extra, ", ") .. "]" end
+  return s
+end
+
+--- Build an error.
+-- @tparam string kind one of `M.kinds`
+-- @tparam string message human text, already free of secrets and PII
+-- @tparam[opt] table fields code, http_status, response_code, endpoint, field, retryable
+-- @treturn table err
+function M.new(kind, message, fields)
+  if not M.kinds[kind] then error("unknown error kind: " .. tostring(kind), 2) end
+  local e = { kind = kind, message = message, retryable = false }
+  if type(fields) == "table" then
+    for k, v in pairs(fields) do e[k] = v end
+  end
+  return setmetatable(e, Error)
+end
+
+--- True when `v` is an enkash error object.
+-- @param v any value
+-- @treturn boolean
+function M.is(v)
+  return getmetatable(v) == Error
+end
+
+return M
