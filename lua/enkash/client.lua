@@ -1,0 +1,177 @@
+--- The client: config, transport, token, and one request pipeline for every catalogue row.
+-- validate -> build body -> encrypt -> auth header -> transport -> decode -> decrypt ->
+-- envelope check -> `payload, response` | `nil, err`. API groups (client.device, ...) are
+-- generated from the catalogue: an endpoint is a row, not a function.
+-- @module enkash.client
+
+local core = require "enkash.core"
+local auth = require "enkash.auth"
+local catalogue = require "enkash.catalogue"
+local config = require "enkash.config"
+local envelope = require "enkash.envelope"
+local errors = require "enkash.errors"
+local log = require "enkash.log"
+local validate = require "enkash.validate"
+
+local setmetatable, type, pairs, tostring = setmetatable, type, pairs, tostring
+local monotime = core.monotime
+
+local M = {}
+local Client = {}
+Client.__index = Client
+
+local transports = {
+  curl = function(cfg) return require("enkash.transport.curl").new(cfg) end,
+  sandbox = function(cfg) return require("enkash.transport.sandbox").new(cfg) end,
+}
+
+-- A group (client.device, ...) is a table of methods that forward to Client.call.
+local function make_groups(client)
+  for _, row in ipairs(catalogue.rows) do
+    if row.host == "api" then
+      local group_name, method = catalogue.split(row.name)
+      local group = client[group_name]
+      if not group then
+        group = { client = client }
+        client[group_name] = group
+      end
+      local name = row.name
+      group[method] = function(self, params, opts)
+        return self.client:call(name, params, opts)
+      end
+    end
+  end
+end
+
+--- Create a client. See the README for every option.
+-- @tparam[opt] table user_config
+-- @treturn table|nil client
+-- @treturn table|nil err a validation error naming the config field
+function M.new(user_config)
+  local cfg, err = config.resolve(user_config)
+  if not cfg then return nil, err end
+  local transport = cfg.transport
+  if transport == nil then transport = "curl" end
+  if type(transport) == "string" then
+    local make = transports[transport]
+    if not make then
+      return nil, errors.new("validation", "config: unknown transport " .. transport, { field = "transport" })
+    end
+    transport = make(cfg)
+  end
+  local client = setmetatable({
+    config = cfg, transport = transport, tokens = core.token_store(), token_type = "bearer",
+  }, Client)
+  make_groups(client)
+  return client
+end
+
+local TokenInfo = {
+  __tostring = function(t)
+    return "enkash.token(" .. t.token_type .. ", expires in " .. math.floor(t.expires_in) .. "s)"
+  end,
+}
+
+-- The cached token, fetching a new one when it is missing or within its refresh margin.
+function Client:access_token()
+  local info = self.tokens:info()
+  local token = info.present and self.tokens:get(auth.margin(self.config, info.lifetime))
+  if token then return token end
+  local t0 = monotime()
+  local got, err = auth.fetch(self.config, self.transport, self.tokens)
+  log.emit(self.config, got and "info" or "warn", "token", {
+    endpoint = "auth.token", duration = monotime() - t0, ok = got ~= nil,
+    http_status = err and err.http_status, kind = err and err.kind,
+  })
+  if not got then return nil, err end
+  self.token_type = got.token_type
+  return self.tokens:get(0)
+end
+
+--- The cached access token's info, fetching a token first when there is none.
+-- Its tostring shows the type and remaining lifetime, never the token itself.
+-- @treturn table|nil info {token_type, expires_in, lifetime}
+-- @treturn table|nil err
+function Client:token()
+  local ok, err = self:access_token()
+  if not ok then return nil, err end
+  local info = self.tokens:info()
+  return setmetatable({
+    token_type = self.token_type, expires_in = info.expires_in, lifetime = info.lifetime,
+  }, TokenInfo)
+end
+
+local function send(self, row, body, opts)
+  local token, err = self:access_token()
+  if not token then return nil, err end
+  local cfg = self.config
+  local base = row.host == "auth" and cfg.auth_url or cfg.base_url
+  return self.transport:request{
+    method = row.method, url = base .. row.path, body = body,
+    timeout = opts.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
+    headers = {
+      ["partnerId"] = cfg.partner_id,
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json",
+    },
+  }
+end
+
+local function response_of(res)
+  local h = res.headers or {}
+  return {
+    status = res.status, headers = h, body = res.body,
+    request_id = h["x-request-id"] or h["x-correlation-id"] or h["x-amzn-requestid"],
+  }
+end
+
+--- Call a catalogue endpoint by name.
+-- @tparam string name row name, e.g. "device.status"
+-- @tparam[opt] table params the documented body fields
+-- @tparam[opt] table opts per-call options: timeout
+-- @return payload the decoded envelope payload
+-- @treturn table response {status, headers, request_id, body}, or the error on failure
+function Client:call(name, params, opts)
+  local row = catalogue.resolve(name, self.config.routes)
+  if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
+  opts = opts or {}
+  local fields, err = validate.params(row, params or {})
+  if not fields then return nil, err end
+  local cfg = self.config
+  local encrypt = row.encrypted
+  if encrypt == nil then encrypt = cfg.encryption == true end
+  local body = envelope.encode(fields, encrypt, cfg.client_secret)
+
+  local t0 = monotime()
+  local res
+  res, err = send(self, row, body, opts)
+  -- A 401 means the token died early (revoked, server restart): refresh once, retry once.
+  if res and res.status == 401 then
+    self.tokens:invalidate()
+    res, err = send(self, row, body, opts)
+    if res and res.status == 401 then
+      err = errors.new("auth", "access token refused twice (HTTP 401)",
+        { endpoint = row.name, http_status = 401 })
+      res = nil
+    end
+  end
+  local payload
+  if res then payload, err = envelope.decode(res, row.name, cfg.encryption, cfg.client_secret) end
+  if err and not err.endpoint then err.endpoint = row.name end
+  log.emit(cfg, err and "warn" or "info", "request", {
+    endpoint = row.name, duration = monotime() - t0, http_status = res and res.status,
+    response_code = err and err.response_code, kind = err and err.kind,
+  })
+  if err then return nil, err end
+  return payload, response_of(res)
+end
+
+--- Close the transport; the client cannot be used afterwards.
+function Client:close()
+  self.tokens:invalidate()
+  self.transport:close()
+end
+
+M.Client = Client
+return M

@@ -1,0 +1,117 @@
+--- Client configuration: defaults, ENKASH_* environment variables, environment hosts.
+-- Fields left out of `enkash.new{...}` are read from the environment variables named in
+-- `M.env_vars`; hosts come from the chosen `env` (see enkash.assumptions).
+-- @module enkash.config
+
+local assumptions = require "enkash.assumptions"
+local errors = require "enkash.errors"
+
+local type, pairs, tonumber, tostring = type, pairs, tonumber, tostring
+local getenv = os.getenv
+
+local M = {}
+
+--- Config keys that may come from the environment, and their variable names.
+M.env_vars = {
+  env = "ENKASH_ENV", base_url = "ENKASH_BASE_URL", auth_url = "ENKASH_AUTH_URL",
+  partner_id = "ENKASH_PARTNER_ID", client_id = "ENKASH_CLIENT_ID",
+  client_secret = "ENKASH_CLIENT_SECRET", username = "ENKASH_USERNAME",
+  password = "ENKASH_PASSWORD", encryption = "ENKASH_ENCRYPTION",
+  timeout = "ENKASH_TIMEOUT", connect_timeout = "ENKASH_CONNECT_TIMEOUT",
+  ca_file = "ENKASH_CA_FILE", proxy = "ENKASH_PROXY",
+}
+
+local credential_keys = { "partner_id", "client_id", "client_secret", "username", "password" }
+
+-- Type of every accepted key; anything else is a misspelt option and is refused.
+local types = {
+  env = "string", base_url = "string", auth_url = "string", partner_id = "string",
+  client_id = "string", client_secret = "string", username = "string", password = "string",
+  encryption = "any", timeout = "number", connect_timeout = "number", ca_file = "string",
+  proxy = "string", logger = "function", transport = "any", routes = "table", verify = "boolean",
+  max_response_bytes = "number", token_refresh_fraction = "number", token_refresh_min = "number",
+  token_refresh_max = "number", device_failed_statuses = "table", getenv = "function",
+  sandbox = "table", sandbox_opts = "table", user_agent = "string",
+}
+
+local function bad(msg, field)
+  return nil, errors.new("validation", "config: " .. msg, { field = field })
+end
+
+local function from_env(key, raw)
+  if key == "timeout" or key == "connect_timeout" then return tonumber(raw) end
+  if key == "encryption" then
+    if raw == "true" then return true elseif raw == "false" then return false end
+  end
+  return raw
+end
+
+--- Resolve a user config into the full config the client runs with.
+-- @tparam[opt] table user the table given to enkash.new
+-- @treturn table|nil cfg
+-- @treturn table|nil err a validation error naming the config field
+function M.resolve(user)
+  user = user or {}
+  if type(user) ~= "table" then return bad("enkash.new expects a table") end
+  local cfg = {}
+  for k, v in pairs(user) do
+    local want = types[k]
+    if not want then return bad("unknown option " .. tostring(k), tostring(k)) end
+    if want ~= "any" and type(v) ~= want then return bad(k .. " must be a " .. want, k) end
+    cfg[k] = v
+  end
+  local env_lookup = cfg.getenv or getenv
+  for key, var in pairs(M.env_vars) do
+    if cfg[key] == nil then
+      local raw = env_lookup(var)
+      if raw ~= nil and raw ~= "" then cfg[key] = from_env(key, raw) end
+    end
+  end
+
+  -- With no credentials and no host at all, the bundled sandbox is the only sensible target.
+  if cfg.env == nil then
+    local any = cfg.base_url
+    for _, k in ipairs(credential_keys) do any = any or cfg[k] end
+    if any then return bad("env is required when credentials or base_url are given", "env") end
+    cfg.env = "sandbox"
+  end
+  local hosts = assumptions.envs[cfg.env]
+  if not hosts then return bad('env must be "sandbox", "uat" or "production"', "env") end
+  if cfg.env == "sandbox" then
+    for k, v in pairs(assumptions.sandbox_credentials) do
+      if cfg[k] == nil then cfg[k] = v end
+    end
+  end
+  cfg.base_url = cfg.base_url or hosts.base_url
+  if not cfg.auth_url then
+    cfg.auth_url = (cfg.env == "sandbox" and cfg.base_url) and (cfg.base_url .. "/oauth/token")
+      or hosts.auth_url
+  end
+  if not cfg.base_url or not cfg.auth_url then
+    return bad("no " .. cfg.env .. " host is documented by Enkash; give base_url and auth_url", "base_url")
+  end
+  cfg.base_url = cfg.base_url:gsub("/+$", "")
+  for _, k in ipairs(credential_keys) do
+    if type(cfg[k]) ~= "string" or cfg[k] == "" then
+      return bad(k .. " is required (or set " .. M.env_vars[k] .. ")", k)
+    end
+  end
+
+  if cfg.encryption == nil then cfg.encryption = assumptions.encryption end
+  if cfg.encryption ~= "auto" and cfg.encryption ~= true and cfg.encryption ~= false then
+    return bad('encryption must be "auto", true or false', "encryption")
+  end
+  cfg.timeout = cfg.timeout or 30
+  cfg.connect_timeout = cfg.connect_timeout or 5
+  if not (cfg.timeout > 0) then return bad("timeout must be > 0", "timeout") end
+  if not (cfg.connect_timeout > 0) then return bad("connect_timeout must be > 0", "connect_timeout") end
+  if cfg.verify == nil then cfg.verify = true end
+  for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
+                       "token_refresh_max", "device_failed_statuses" }) do
+    if cfg[k] == nil then cfg[k] = assumptions[k] end
+  end
+  cfg.routes = cfg.routes or {}
+  return cfg
+end
+
+return M
