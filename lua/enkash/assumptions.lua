@@ -10,7 +10,10 @@ return {
   -- would be worse than an error. Config: base_url, auth_url.
   envs = {
     sandbox = { base_url = "http://127.0.0.1:8780", auth_url = "http://127.0.0.1:8780/oauth/token" },
-    uat = { base_url = "https://pay-en-uat.enkash.in", auth_url = "https://ekpayout-uat.enkash.in/oauth/token" },
+    uat = {
+      base_url = "https://pay-en-uat.enkash.in",
+      auth_url = "https://ekpayout-uat.enkash.in/oauth/token",
+    },
     production = {},
   },
 

@@ -13,7 +13,7 @@ local errors = require "enkash.errors"
 local log = require "enkash.log"
 local validate = require "enkash.validate"
 
-local setmetatable, type, pairs, tostring = setmetatable, type, pairs, tostring
+local setmetatable, type, tostring = setmetatable, type, tostring
 local monotime = core.monotime
 
 local M = {}

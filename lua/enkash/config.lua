@@ -103,8 +103,10 @@ function M.resolve(user)
   end
   cfg.timeout = cfg.timeout or 30
   cfg.connect_timeout = cfg.connect_timeout or 5
-  if not (cfg.timeout > 0) then return bad("timeout must be > 0", "timeout") end
-  if not (cfg.connect_timeout > 0) then return bad("connect_timeout must be > 0", "connect_timeout") end
+  for _, k in ipairs({ "timeout", "connect_timeout" }) do
+    local v = cfg[k]
+    if v ~= v or v <= 0 then return bad(k .. " must be > 0", k) end -- v ~= v: NaN
+  end
   if cfg.verify == nil then cfg.verify = true end
   for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
                        "token_refresh_max", "device_failed_statuses" }) do
