@@ -83,6 +83,7 @@ function M.resolve(user)
     end
   end
   cfg.base_url = cfg.base_url or hosts.base_url
+  if cfg.base_url then cfg.base_url = cfg.base_url:gsub("/+$", "") end
   if not cfg.auth_url then
     cfg.auth_url = (cfg.env == "sandbox" and cfg.base_url) and (cfg.base_url .. "/oauth/token")
       or hosts.auth_url
@@ -90,7 +91,6 @@ function M.resolve(user)
   if not cfg.base_url or not cfg.auth_url then
     return bad("no " .. cfg.env .. " host is documented by Enkash; give base_url and auth_url", "base_url")
   end
-  cfg.base_url = cfg.base_url:gsub("/+$", "")
   for _, k in ipairs(credential_keys) do
     if type(cfg[k]) ~= "string" or cfg[k] == "" then
       return bad(k .. " is required (or set " .. M.env_vars[k] .. ")", k)

@@ -1,0 +1,76 @@
+local config = require "enkash.config"
+
+local function env_of(map)
+  return function(name) return map[name] end
+end
+
+describe("config", function()
+  it("defaults to the bundled sandbox when nothing is configured", function()
+    local cfg = assert(config.resolve{ getenv = env_of({}) })
+    assert.equals("sandbox", cfg.env)
+    assert.equals("http://127.0.0.1:8780", cfg.base_url)
+    assert.equals("http://127.0.0.1:8780/oauth/token", cfg.auth_url)
+    assert.equals("CRSANDBOX1", cfg.partner_id)
+    assert.equals("auto", cfg.encryption)
+    assert.equals(30, cfg.timeout)
+    assert.equals(5, cfg.connect_timeout)
+    assert.is_true(cfg.verify)
+  end)
+
+  it("reads fields left out from ENKASH_* variables, and given fields win", function()
+    local cfg = assert(config.resolve{
+      partner_id = "CRGIVEN", getenv = env_of({
+        ENKASH_ENV = "uat", ENKASH_PARTNER_ID = "CRENV", ENKASH_CLIENT_ID = "CEKENV0001",
+        ENKASH_CLIENT_SECRET = "s", ENKASH_USERNAME = "u", ENKASH_PASSWORD = "p",
+        ENKASH_TIMEOUT = "12", ENKASH_ENCRYPTION = "true",
+      }),
+    })
+    assert.equals("CRGIVEN", cfg.partner_id)
+    assert.equals("CEKENV0001", cfg.client_id)
+    assert.equals(12, cfg.timeout)
+    assert.is_true(cfg.encryption)
+    assert.equals("https://pay-en-uat.enkash.in", cfg.base_url)
+    assert.equals("https://ekpayout-uat.enkash.in/oauth/token", cfg.auth_url)
+  end)
+
+  it("derives the sandbox auth URL from a given base_url", function()
+    local cfg = assert(config.resolve{ env = "sandbox", base_url = "http://127.0.0.1:9/", getenv = env_of({}) })
+    assert.equals("http://127.0.0.1:9", cfg.base_url)
+    assert.equals("http://127.0.0.1:9/oauth/token", cfg.auth_url)
+  end)
+
+  it("has no guessed production host", function()
+    local creds = { partner_id = "p", client_id = "c", client_secret = "s", username = "u", password = "w" }
+    creds.env = "production"
+    creds.getenv = env_of({})
+    local cfg, err = config.resolve(creds)
+    assert.is_nil(cfg)
+    assert.equals("base_url", err.field)
+    creds.base_url, creds.auth_url = "https://x.example", "https://y.example/oauth/token"
+    assert.truthy(config.resolve(creds))
+  end)
+
+  it("requires env once credentials are given", function()
+    local _, err = config.resolve{ client_secret = "s", getenv = env_of({}) }
+    assert.equals("env", err.field)
+  end)
+
+  it("names the missing credential and its variable", function()
+    local _, err = config.resolve{ env = "uat", partner_id = "p", getenv = env_of({}) }
+    assert.equals("client_id", err.field)
+    assert.matches("ENKASH_CLIENT_ID", err.message)
+  end)
+
+  it("refuses unknown options, wrong types and bad values", function()
+    local _, err = config.resolve{ timeut = 3, getenv = env_of({}) }
+    assert.equals("timeut", err.field)
+    _, err = config.resolve{ timeout = "3", getenv = env_of({}) }
+    assert.equals("timeout", err.field)
+    _, err = config.resolve{ timeout = 0 / 0, getenv = env_of({}) }
+    assert.equals("timeout", err.field)
+    _, err = config.resolve{ encryption = "yes", getenv = env_of({}) }
+    assert.equals("encryption", err.field)
+    _, err = config.resolve{ env = "staging", getenv = env_of({}) }
+    assert.equals("env", err.field)
+  end)
+end)
