@@ -13,7 +13,8 @@ run_busted() { # $1 = interpreter, $2 = cpath dir, rest = spec files
   lua=$1; cpath=$2; shift 2
   echo "== busted ($lua)"
   LUA_PATH="$top/lua/?.lua;$top/lua/?/init.lua;$top/spec/?.lua;;" LUA_CPATH="$top/$cpath/?.so;;" \
-    ENKASH_TEST_LUA="$lua" "$lua" /usr/bin/busted --output=utfTerminal "$@" 2>&1 | tee "$log/busted"
+    ENKASH_TEST_LUA="$lua" ENKASH_AUDIT_DIR="$log" \
+    "$lua" /usr/bin/busted --helper=spec/helpers/audit.lua --output=utfTerminal "$@" 2>&1 | tee "$log/busted"
   summary=$(grep -E '[0-9]+ success' "$log/busted" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
   ok=$(echo "$summary" | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^success/) print $(i-1)}')
   bad=$(echo "$summary" | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^(failure|error)/) n += $(i-1)} END {print n + 0}')
@@ -32,6 +33,8 @@ run_busted lua5.4 build/lua5.4 spec
 # The modules shared with nginx must also work under LuaJIT (the nginx specs already run
 # the LuaJIT build inside nginx, so they are not repeated here).
 run_busted luajit build/luajit $(ls spec/*_spec.lua | grep -v -e nginx -e rockspec -e secrets)
+# The printed lines above hold the scan's own hits, if any; the tokens file is removed on exit.
+check "no secret or PII in any error or log line" lua5.4 tools/scan_secrets.lua "$log"
 check "valgrind over the C core" sh spec/c/run_valgrind.sh
 
 echo "tests: $passed passed, $failed failed"

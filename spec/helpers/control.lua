@@ -1,0 +1,19 @@
+-- Calls the sandbox control API of a server started by enkash.sandbox.nginx, over HTTP.
+local cjson = require "cjson"
+local core = require "enkash.core"
+
+local reads = { stats = true, log = true }
+
+--- control(srv, name, args) -> decoded JSON answer (raises on failure: tests want to stop)
+return function(srv, name, args)
+  local h = core.http{ ca_file = srv.ca_file }
+  local res, kind, msg = h:request{
+    method = reads[name] and "GET" or "POST", url = srv.url .. "/_sandbox/" .. name,
+    headers = { ["Content-Type"] = "application/json" },
+    body = not reads[name] and cjson.encode(args or {}) or nil,
+  }
+  h:close()
+  assert(res, tostring(kind) .. ": " .. tostring(msg))
+  assert(res.status == 200, "control " .. name .. ": HTTP " .. res.status .. " " .. res.body)
+  return cjson.decode(res.body)
+end
