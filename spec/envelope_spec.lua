@@ -9,7 +9,8 @@ local function res(status, body, ctype)
 end
 
 local function decode(r, mode)
-  return envelope.decode(r, "device.status", mode or "auto", SECRET)
+  if mode == nil then mode = "auto" end
+  return envelope.decode(r, "device.status", mode, SECRET)
 end
 
 describe("envelope", function()
