@@ -1,0 +1,56 @@
+-- luarocks make rockspec/enkash-scm-1.rockspec   (from the checkout's top directory)
+-- Debian: lua-cjson comes from the Debian package; pass --deps-mode=none when it is installed
+-- that way, since luarocks does not see Debian's Lua packages.
+rockspec_format = "3.0"
+package = "enkash"
+version = "scm-1"
+source = { url = "git+file:///dev/null" } -- `luarocks make` builds the checkout it runs in
+description = {
+  summary = "Enkash Wallet partner APIs for Lua 5.4 and OpenResty (LuaJIT), with a C core",
+  detailed = [[
+    Device binding, auth tokens, encrypted payloads (AES-128-ECB as Enkash documents it),
+    a request pipeline that validates before any I/O, libcurl keep-alive transport,
+    and a stateful sandbox that behaves like Enkash on loopback.]],
+  license = "Proprietary",
+}
+dependencies = { "lua >= 5.1", "lua-cjson" }
+external_dependencies = {
+  CURL = { library = "curl" }, -- by library: Debian keeps curl.h under a multiarch dir
+  OPENSSL = { header = "openssl/evp.h" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["enkash.core"] = {
+      sources = { "csrc/clock.c", "csrc/core.c", "csrc/crypto.c", "csrc/http.c", "csrc/token.c" },
+      libraries = { "curl", "ssl", "crypto" },
+      incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    },
+    ["enkash"] = "lua/enkash/init.lua",
+    ["enkash.assumptions"] = "lua/enkash/assumptions.lua",
+    ["enkash.auth"] = "lua/enkash/auth.lua",
+    ["enkash.catalogue"] = "lua/enkash/catalogue.lua",
+    ["enkash.client"] = "lua/enkash/client.lua",
+    ["enkash.config"] = "lua/enkash/config.lua",
+    ["enkash.envelope"] = "lua/enkash/envelope.lua",
+    ["enkash.errors"] = "lua/enkash/errors.lua",
+    ["enkash.log"] = "lua/enkash/log.lua",
+    ["enkash.redact"] = "lua/enkash/redact.lua",
+    ["enkash.validate"] = "lua/enkash/validate.lua",
+    ["enkash.transport.curl"] = "lua/enkash/transport/curl.lua",
+    ["enkash.transport.sandbox"] = "lua/enkash/transport/sandbox.lua",
+    ["enkash.sandbox"] = "lua/enkash/sandbox/init.lua",
+    ["enkash.sandbox.auth"] = "lua/enkash/sandbox/auth.lua",
+    ["enkash.sandbox.control"] = "lua/enkash/sandbox/control.lua",
+    ["enkash.sandbox.device"] = "lua/enkash/sandbox/device.lua",
+    ["enkash.sandbox.faults"] = "lua/enkash/sandbox/faults.lua",
+    ["enkash.sandbox.http"] = "lua/enkash/sandbox/http.lua",
+    ["enkash.sandbox.state"] = "lua/enkash/sandbox/state.lua",
+    ["enkash.sandbox.nginx"] = "lua/enkash/sandbox/nginx.lua",
+    ["enkash.sandbox.ngx_handler"] = "lua/enkash/sandbox/ngx_handler.lua",
+    ["enkash.cli.demo"] = "lua/enkash/cli/demo.lua",
+    ["enkash.cli.sandbox"] = "lua/enkash/cli/sandbox.lua",
+  },
+  install = { bin = { enkash = "bin/enkash" } },
+}
