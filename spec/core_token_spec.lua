@@ -1,0 +1,128 @@
+-- enkash.core token store: the token lives in C memory, comes out only while fresh enough,
+-- and never shows up in tostring/info.
+local core = require "enkash.core"
+
+describe("enkash.core token store", function()
+  local TOKEN = "eyJhbGciOi.secret-access-token.sig"
+
+  it("starts empty", function()
+    local ts = core.token_store()
+    assert.is_nil(ts:get(0))
+    assert.is_nil(ts:remaining())
+    assert.same({ present = false }, ts:info())
+    assert.equal("enkash.token(empty)", tostring(ts))
+  end)
+
+  it("returns the token while fresh, honouring the margin", function()
+    local ts = core.token_store()
+    ts:set(TOKEN, 100)
+    assert.equal(TOKEN, ts:get(0))
+    assert.equal(TOKEN, ts:get())
+    assert.equal(TOKEN, ts:get(99))
+    assert.is_nil(ts:get(100))
+    assert.is_nil(ts:get(500))
+    local left = ts:remaining()
+    assert.is_true(left > 99 and left <= 100)
+  end)
+
+  it("expires", function()
+    local ts = core.token_store()
+    ts:set(TOKEN, 0.3)
+    assert.equal(TOKEN, ts:get(0))
+    assert.is_nil(ts:get(0.5))
+    core.sleep(0.35)
+    assert.is_nil(ts:get(0))
+    assert.is_true(ts:remaining() <= 0)
+    assert.is_true(ts:info().present) -- expired but not invalidated
+    assert.equal("enkash.token(present, expired)", tostring(ts))
+  end)
+
+  it("replaces the previous token", function()
+    local ts = core.token_store()
+    ts:set("first-token", 10)
+    ts:set("second-token", 20)
+    assert.equal("second-token", ts:get(0))
+    assert.equal(20, ts:info().lifetime)
+  end)
+
+  it("is binary safe", function()
+    local ts = core.token_store()
+    ts:set("a\0b", 10)
+    assert.equal("a\0b", ts:get(0))
+  end)
+
+  it("invalidates", function()
+    local ts = core.token_store()
+    ts:set(TOKEN, 100)
+    ts:invalidate()
+    assert.is_nil(ts:get(0))
+    assert.is_nil(ts:remaining())
+    assert.same({ present = false }, ts:info())
+    ts:invalidate() -- idempotent
+  end)
+
+  it("reports info", function()
+    local ts = core.token_store()
+    ts:set(TOKEN, 60)
+    local info = ts:info()
+    assert.is_true(info.present)
+    assert.equal(60, info.lifetime)
+    assert.is_true(info.expires_in > 59 and info.expires_in <= 60)
+    for _, v in pairs(info) do assert.not_equal(TOKEN, v) end
+  end)
+
+  it("never shows the token in tostring", function()
+    local ts = core.token_store()
+    ts:set(TOKEN, 123)
+    local s = tostring(ts)
+    assert.equal("enkash.token(present, expires in 123s)", s)
+    assert.is_nil(s:find("secret", 1, true))
+  end)
+
+  it("keeps stores independent", function()
+    local a, b = core.token_store(), core.token_store()
+    a:set("token-a", 10)
+    assert.is_nil(b:get(0))
+    b:set("token-b", 10)
+    assert.equal("token-a", a:get(0))
+  end)
+
+  it("raises on bad arguments", function()
+    local ts = core.token_store()
+    assert.has_error(function() ts:set(TOKEN, 0) end)
+    assert.has_error(function() ts:set(TOKEN, -1) end)
+    assert.has_error(function() ts:set(TOKEN, 0 / 0) end)
+    assert.has_error(function() ts:set(TOKEN, math.huge) end)
+    assert.has_error(function() ts:set(TOKEN) end)
+    assert.has_error(function() ts:set(nil, 10) end)
+    assert.has_error(function() ts:set({}, 10) end)
+    assert.has_error(function() ts:set("", 10) end)
+    assert.has_error(function() ts:get("soon") end)
+    assert.has_error(function() ts.get({}, 0) end)
+    assert.has_error(function() ts.set(core.http(), TOKEN, 10) end)
+    assert.is_nil(ts:get(0)) -- failed sets stored nothing
+  end)
+
+  it("is collected without trouble", function()
+    for _ = 1, 100 do core.token_store():set(TOKEN, 10) end
+    collectgarbage()
+    collectgarbage()
+  end)
+end)
+
+describe("enkash.core clock", function()
+  it("monotime advances across sleep", function()
+    local t0 = core.monotime()
+    core.sleep(0.05)
+    local dt = core.monotime() - t0
+    assert.is_true(dt >= 0.05 and dt < 1, tostring(dt))
+  end)
+
+  it("sleep accepts 0 and negatives, raises on non-numbers", function()
+    core.sleep(0)
+    core.sleep(-1)
+    assert.has_error(function() core.sleep("x") end)
+    assert.has_error(function() core.sleep(0 / 0) end)
+    assert.has_error(function() core.sleep(math.huge) end)
+  end)
+end)
