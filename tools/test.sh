@@ -28,7 +28,8 @@ check() { # $1 = name, rest = command; counts as one test
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
 
-check "luacheck" luacheck --no-color -q lua spec bin/enkash examples bench
+check "luacheck" luacheck --no-color -q lua spec bin/enkash examples
+check "LDoc comment on every public function" lua5.4 tools/check_ldoc.lua $(find lua -name '*.lua')
 run_busted lua5.4 build/lua5.4 spec
 # The modules shared with nginx must also work under LuaJIT (the nginx specs already run
 # the LuaJIT build inside nginx, so they are not repeated here).

@@ -72,7 +72,10 @@ local TokenInfo = {
   end,
 }
 
--- The cached token, fetching a new one when it is missing or within its refresh margin.
+--- The cached access token string, fetched when missing or within its refresh margin.
+-- For the transports' use; callers want `client:token()`, which never exposes the token.
+-- @treturn string|nil token
+-- @treturn table|nil err
 function Client:access_token()
   local info = self.tokens:info()
   local token = info.present and self.tokens:get(auth.margin(self.config, info.lifetime))
