@@ -1,0 +1,305 @@
+-- enkash.core http: the libcurl handle against a real nginx on 127.0.0.1 (plain and TLS).
+local core = require "enkash.core"
+local nginx = require "enkash.sandbox.nginx"
+
+-- Every byte value, so a body round trip proves binary safety (NUL included).
+local ALL_BYTES = (function()
+  local t = {}
+  for i = 0, 255 do t[#t + 1] = string.char(i) end
+  return table.concat(t)
+end)()
+
+local SERVER_CONF = [[
+  client_body_buffer_size 4m;
+  client_max_body_size 4m;
+  location = /hello {
+    add_header X-Test "yes";
+    add_header X-Multi "one";
+    add_header X-Multi "two";
+    return 200 "hello";
+  }
+  location = /echo {
+    content_by_lua_block {
+      ngx.req.read_body()
+      local body = ngx.req.get_body_data() or ""
+      ngx.header["X-Method"] = ngx.req.get_method()
+      ngx.header["X-Body-Length"] = tostring(#body)
+      ngx.header["X-Custom"] = ngx.var.http_x_custom or "none"
+      ngx.header["X-Expect"] = ngx.var.http_expect or "none"
+      ngx.header["X-Content-Length"] = ngx.var.http_content_length or "none"
+      ngx.header["X-Agent"] = ngx.var.http_user_agent or "none"
+      ngx.header["Content-Type"] = "application/octet-stream"
+      ngx.print(body)
+    }
+  }
+  location = /slow {
+    content_by_lua_block { ngx.sleep(2) ngx.say("late") }
+  }
+  location = /big {
+    content_by_lua_block { ngx.print(string.rep("x", 1000)) }
+  }
+  location = /status {
+    return 418 "teapot";
+  }
+]]
+
+local function closed_port()
+  -- Port 1 (tcpmux) is privileged and not served on a test box: connection refused.
+  return "http://127.0.0.1:1/"
+end
+
+describe("enkash.core http", function()
+  local srv
+
+  setup(function()
+    srv = assert(nginx.start { sandbox = false, tls = false, server_conf = SERVER_CONF })
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  it("GETs status, lower-cased headers and body", function()
+    local h = core.http()
+    local res = assert(h:request { method = "GET", url = srv.url .. "/hello" })
+    assert.equal(200, res.status)
+    assert.equal("hello", res.body)
+    assert.equal("yes", res.headers["x-test"])
+    assert.equal("one, two", res.headers["x-multi"])
+    assert.equal("5", res.headers["content-length"])
+    assert.is_nil(res.headers["X-Test"])
+    for name in pairs(res.headers) do assert.equal(name:lower(), name) end
+    h:close()
+  end)
+
+  it("defaults to GET and reports non-2xx as a response, not an error", function()
+    local h = core.http()
+    local res = assert(h:request { url = srv.url .. "/status" })
+    assert.equal(418, res.status)
+    assert.equal("teapot", res.body)
+    res = assert(h:request { url = srv.url .. "/echo" })
+    assert.equal("GET", res.headers["x-method"])
+    h:close()
+  end)
+
+  it("POSTs a body with headers, and sends an empty Expect", function()
+    local h = core.http { user_agent = "spec-agent" }
+    local body = '{"a":1}' .. string.rep("z", 2000) -- large enough for curl to want Expect
+    local res = assert(h:request {
+      method = "POST", url = srv.url .. "/echo", body = body,
+      headers = { ["X-Custom"] = "custom value", ["Content-Type"] = "application/json" },
+    })
+    assert.equal(200, res.status)
+    assert.equal("POST", res.headers["x-method"])
+    assert.equal(body, res.body)
+    assert.equal(tostring(#body), res.headers["x-body-length"])
+    assert.equal("custom value", res.headers["x-custom"])
+    assert.equal("none", res.headers["x-expect"])
+    assert.equal("spec-agent", res.headers["x-agent"])
+    h:close()
+  end)
+
+  it("sends the default user agent, and Content-Length 0 for an empty POST", function()
+    local h = core.http()
+    local res = assert(h:request { method = "POST", url = srv.url .. "/echo" })
+    assert.equal("enkash-lua", res.headers["x-agent"])
+    assert.equal("0", res.headers["x-content-length"])
+    assert.equal("", res.body)
+    h:close()
+  end)
+
+  it("uses other methods as given", function()
+    local h = core.http()
+    local res = assert(h:request { method = "PUT", url = srv.url .. "/echo", body = "put-body" })
+    assert.equal("PUT", res.headers["x-method"])
+    assert.equal("put-body", res.body)
+    res = assert(h:request { method = "DELETE", url = srv.url .. "/echo" })
+    assert.equal("DELETE", res.headers["x-method"])
+    res = assert(h:request { method = "HEAD", url = srv.url .. "/hello" })
+    assert.equal(200, res.status)
+    assert.equal("", res.body)
+    h:close()
+  end)
+
+  it("round trips a binary body", function()
+    local h = core.http()
+    local body = string.rep(ALL_BYTES, 64)
+    local res = assert(h:request { method = "POST", url = srv.url .. "/echo", body = body })
+    assert.equal(#body, #res.body)
+    assert.is_true(res.body == body)
+    h:close()
+  end)
+
+  it("reuses one connection for sequential requests", function()
+    local h = core.http()
+    for _ = 1, 10 do
+      local res = assert(h:request { method = "GET", url = srv.url .. "/hello" })
+      assert.equal(200, res.status)
+    end
+    local st = h:stats()
+    assert.equal(10, st.requests)
+    assert.equal(1, st.connects)
+    h:close()
+  end)
+
+  it("reports a refused connection as connect", function()
+    local h = core.http()
+    local res, kind, msg = h:request { url = closed_port() }
+    assert.is_nil(res)
+    assert.equal("connect", kind)
+    assert.is_string(msg)
+    assert.equal(1, h:stats().requests)
+    h:close()
+  end)
+
+  it("times out as timeout, with the per-request timeout overriding the handle's", function()
+    local h = core.http { timeout = 30 }
+    local t0 = core.monotime()
+    local res, kind, msg = h:request { url = srv.url .. "/slow", timeout = 0.5 }
+    assert.is_nil(res)
+    assert.equal("timeout", kind)
+    assert.is_string(msg)
+    assert.is_true(core.monotime() - t0 < 1.9)
+    -- and the handle stays usable
+    assert.equal(200, assert(h:request { url = srv.url .. "/hello" }).status)
+    h:close()
+  end)
+
+  it("times out with the handle's timeout", function()
+    local h = core.http { timeout = 0.3 }
+    local res, kind = h:request { url = srv.url .. "/slow" }
+    assert.is_nil(res)
+    assert.equal("timeout", kind)
+    h:close()
+  end)
+
+  it("caps the response size", function()
+    local h = core.http { max_response_bytes = 100 }
+    local res, kind, msg = h:request { url = srv.url .. "/big" }
+    assert.is_nil(res)
+    assert.equal("transport", kind)
+    assert.equal("response larger than 100 bytes", msg)
+    h:close()
+    h = core.http { max_response_bytes = 1000 }
+    assert.equal(1000, #assert(h:request { url = srv.url .. "/big" }).body)
+    h:close()
+  end)
+
+  it("never puts request headers or body into an error message", function()
+    local h = core.http()
+    local res, kind, msg = h:request {
+      method = "POST", url = closed_port(), body = "BODY-SECRET",
+      headers = { Authorization = "Bearer TOKEN-SECRET" },
+    }
+    assert.is_nil(res)
+    assert.equal("connect", kind)
+    assert.is_nil(msg:find("SECRET", 1, true))
+    h:close()
+  end)
+
+  it("rejects misuse by raising", function()
+    local h = core.http()
+    assert.has_error(function() h:request() end)
+    assert.has_error(function() h:request { } end) -- no url
+    assert.has_error(function() h:request { url = 42 } end)
+    assert.has_error(function() h:request { url = srv.url, body = {} } end)
+    assert.has_error(function() h:request { url = srv.url, method = "GET /x" } end)
+    assert.has_error(function() h:request { url = srv.url, timeout = 0 } end)
+    assert.has_error(function() h:request { url = srv.url, timeout = "1" } end)
+    assert.has_error(function() h:request { url = srv.url, headers = "x" } end)
+    assert.has_error(function() h:request { url = srv.url, headers = { ["X-A"] = "a\r\nX-B: b" } } end)
+    assert.has_error(function() h:request { url = srv.url, headers = { ["Bad Name"] = "v" } } end)
+    assert.has_error(function() h:request { url = srv.url, headers = { ["X-A"] = true } } end)
+    assert.has_error(function() core.http("x") end)
+    assert.has_error(function() core.http { verify = "no" } end)
+    assert.has_error(function() core.http { timeout = -1 } end)
+    assert.has_error(function() core.http { max_response_bytes = 0 } end)
+    assert.has_error(function() core.http { ca_file = 1 } end)
+    -- and the handle still works after a raised misuse
+    assert.equal(200, assert(h:request { url = srv.url .. "/hello" }).status)
+    h:close()
+  end)
+
+  it("closes idempotently; a closed handle raises", function()
+    local h = core.http()
+    assert.equal(200, assert(h:request { url = srv.url .. "/hello" }).status)
+    h:close()
+    h:close()
+    assert.matches("closed", tostring(h))
+    assert.has_error(function() h:request { url = srv.url .. "/hello" } end,
+      "attempt to use a closed enkash http handle")
+    assert.has_error(function() h:stats() end, "attempt to use a closed enkash http handle")
+  end)
+
+  if _VERSION == "Lua 5.4" then
+    it("closes as a to-be-closed variable (Lua 5.4)", function()
+      local chunk = assert(load([[
+        local core, url = ...
+        local kept
+        do
+          local h <close> = core.http()
+          kept = h
+          assert(h:request { url = url })
+        end
+        return kept
+      ]]))
+      local h = chunk(core, srv.url .. "/hello")
+      assert.has_error(function() h:stats() end)
+    end)
+  end
+
+  it("is collected without explicit close", function()
+    for _ = 1, 20 do
+      assert(core.http():request { url = srv.url .. "/hello" })
+    end
+    collectgarbage()
+    collectgarbage()
+  end)
+end)
+
+describe("enkash.core http over TLS", function()
+  local srv
+
+  setup(function()
+    srv = assert(nginx.start { sandbox = false, tls = true, server_conf = SERVER_CONF })
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  it("verifies the server against ca_file", function()
+    assert.is_string(srv.ca_file)
+    local h = core.http { ca_file = srv.ca_file }
+    for _ = 1, 3 do
+      local res = assert(h:request { url = srv.url .. "/hello" })
+      assert.equal(200, res.status)
+      assert.equal("hello", res.body)
+    end
+    assert.equal(1, h:stats().connects)
+    h:close()
+  end)
+
+  it("fails as tls without the CA", function()
+    local h = core.http()
+    local res, kind, msg = h:request { url = srv.url .. "/hello" }
+    assert.is_nil(res)
+    assert.equal("tls", kind)
+    assert.is_string(msg)
+    h:close()
+  end)
+
+  it("skips verification only when told to", function()
+    local h = core.http { verify = false }
+    assert.equal(200, assert(h:request { url = srv.url .. "/hello" }).status)
+    h:close()
+  end)
+
+  it("fails as tls with an unreadable ca_file", function()
+    local h = core.http { ca_file = "/nonexistent/ca.pem" }
+    local res, kind = h:request { url = srv.url .. "/hello" }
+    assert.is_nil(res)
+    assert.equal("tls", kind)
+    h:close()
+  end)
+end)
