@@ -58,7 +58,7 @@ function M.token(sb, req)
     return oauth_error(401, "unauthorized", "Full authentication is required",
       { ["www-authenticate"] = 'Basic realm="oauth2/client"' })
   end
-  if id ~= opts.client_id or secret ~= opts.client_secret then
+  if id ~= opts.client_id or not core.secure_equal(secret, opts.client_secret) then
     return oauth_error(401, "unauthorized", "Bad client credentials",
       { ["www-authenticate"] = 'Basic realm="oauth2/client"' })
   end
@@ -79,7 +79,7 @@ function M.token(sb, req)
     return oauth_error(400, "invalid_grant", "User account is locked")
   end
   local known = opts.users[user]
-  if known == nil or known ~= password then
+  if known == nil or not core.secure_equal(known, password) then
     -- Only known users can be locked; an unknown one answers like a bad password.
     if known ~= nil then
       local n = (st.failures[user] or 0) + 1

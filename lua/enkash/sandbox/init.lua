@@ -206,7 +206,8 @@ local function serve(self, req, entry)
       end,
       unauthorized = function()
         if not row then
-          return http.json(401, { error = "unauthorized", error_description = "Full authentication is required" })
+          return http.json(401, { error = "unauthorized",
+                                  error_description = "Full authentication is required" })
         end
         return auth.unauthorized()
       end,
