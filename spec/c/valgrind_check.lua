@@ -1,0 +1,230 @@
+-- Exercises every function of enkash.core, including every error path, so that
+-- spec/c/run_valgrind.sh can run it under valgrind. Plain Lua (no busted): valgrind should
+-- see only our code, Lua and the libraries. Exits non-zero if any check fails; prints
+-- "valgrind_check: ok" at the end otherwise.
+--
+-- Usage: lua5.4 spec/c/valgrind_check.lua   (finds build/lua5.4 relative to this file)
+
+local root = (arg and arg[0] or ""):match("^(.*)/spec/c/[^/]*$") or "."
+package.cpath = root .. "/build/lua5.4/?.so;" .. package.cpath
+
+local core = require "enkash.core"
+
+local checks = 0
+local function check(cond, what)
+  checks = checks + 1
+  if not cond then error("check failed: " .. what, 2) end
+end
+
+local function raises(f, what)
+  check(not pcall(f), what .. " raises")
+end
+
+local function sh(cmd)
+  local ok = os.execute(cmd .. " >/dev/null 2>&1")
+  return ok == true or ok == 0
+end
+
+---------------------------------------------------------------- crypto
+do
+  local SECRET = "test-client-secret"
+  local PT = '{"amountToLoad":"100","cardAccountId":"CAC7975","enKashCardId":"EKCWLUAADN"}'
+  local CT = "gpUn2Tm5A2/BbMqUjEs6ecMDvx25ghMWViLkAXco8ZbQQG3SApc5qotTojEzxifNug" ..
+    "AvdxHqhw+jWLMUQJBHruaJ+TVTRXHV3KJChn6GNzM="
+  check(#core.sha256("") == 32, "sha256")
+  check(#core.hmac_sha256("", "") == 32 and #core.hmac_sha256("Jefe", "x") == 32, "hmac")
+  raises(function() core.sha256() end, "sha256()")
+  raises(function() core.hmac_sha256("k") end, "hmac_sha256(k)")
+
+  for n = 0, 40 do
+    local s = string.rep("\0\255", n):sub(1, n)
+    check(core.b64decode(core.b64encode(s)) == s, "b64 round trip " .. n)
+    check(core.decrypt(core.encrypt(s, SECRET), SECRET) == s, "aes round trip " .. n)
+  end
+  for _, bad in ipairs({ "Zg", "Zg=", "Z===", "====", "Z=g=", "Zm9v\n", "Zm-v", "Zg\0=" }) do
+    local v, err = core.b64decode(bad)
+    check(v == nil and err == "invalid base64", "b64decode rejects " .. bad)
+  end
+  check(core.b64decode("") == "", "b64decode empty")
+  raises(function() core.b64encode(nil) end, "b64encode(nil)")
+  raises(function() core.b64decode({}) end, "b64decode({})")
+
+  check(core.encrypt(PT, SECRET) == CT, "known-answer encrypt")
+  check(core.decrypt(CT, SECRET) == PT, "known-answer decrypt")
+  local big = string.rep("0123456789abcdef", 65536) .. "tail" -- 1 MiB + 4
+  check(core.decrypt(core.encrypt(big, SECRET), SECRET) == big, "1 MiB round trip")
+
+  local v, err = core.decrypt("@@@@", SECRET)
+  check(v == nil and err == "invalid base64", "decrypt bad base64")
+  v, err = core.decrypt("", SECRET)
+  check(v == nil and err == "invalid ciphertext length", "decrypt empty")
+  v, err = core.decrypt(core.b64encode("seventeen bytes!!"), SECRET)
+  check(v == nil and err == "invalid ciphertext length", "decrypt 17 bytes")
+  -- Find a block whose padding is bad under SECRET (most random blocks are).
+  local found = false
+  for _ = 1, 50 do
+    v, err = core.decrypt(core.b64encode(core.random_bytes(32)), SECRET)
+    if v == nil then
+      check(err == "bad padding", "decrypt bad padding")
+      found = true
+      break
+    end
+  end
+  check(found, "a bad-padding ciphertext was found")
+  raises(function() core.encrypt("x") end, "encrypt(x)")
+  raises(function() core.decrypt("AAAA") end, "decrypt(AAAA)")
+
+  check(#core.random_bytes(1) == 1 and #core.random_bytes(4096) == 4096, "random_bytes")
+  raises(function() core.random_bytes(0) end, "random_bytes(0)")
+  raises(function() core.random_bytes(4097) end, "random_bytes(4097)")
+  raises(function() core.random_bytes("x") end, "random_bytes(x)")
+
+  check(core.secure_equal("a", "a") and not core.secure_equal("a", "b")
+    and not core.secure_equal("a", "ab"), "secure_equal")
+  raises(function() core.secure_equal("a") end, "secure_equal(a)")
+end
+
+---------------------------------------------------------------- clock
+do
+  local t0 = core.monotime()
+  core.sleep(0.01)
+  core.sleep(0)
+  core.sleep(-1)
+  check(core.monotime() > t0, "monotime advances")
+  raises(function() core.sleep("x") end, "sleep(x)")
+  raises(function() core.sleep(0 / 0) end, "sleep(nan)")
+end
+
+---------------------------------------------------------------- token store
+do
+  local ts = core.token_store()
+  check(ts:get(0) == nil and ts:remaining() == nil and not ts:info().present, "empty store")
+  check(tostring(ts) == "enkash.token(empty)", "tostring empty")
+  ts:set("token-one", 100)
+  ts:set("token-two", 0.05) -- replaces (scrubs and frees) the first
+  check(ts:get(0) == "token-two" and ts:get(1) == nil, "get with margin")
+  check(ts:info().lifetime == 0.05 and ts:remaining() > 0, "info")
+  check(not tostring(ts):find("token-two", 1, true), "tostring hides the token")
+  core.sleep(0.06)
+  check(ts:get(0) == nil and tostring(ts) == "enkash.token(present, expired)", "expired")
+  ts:invalidate()
+  ts:invalidate()
+  check(ts:info().present == false, "invalidated")
+  raises(function() ts:set("x", 0) end, "set(x, 0)")
+  raises(function() ts:set("", 1) end, "set('', 1)")
+  raises(function() ts:set({}, 1) end, "set({}, 1)")
+  raises(function() ts:get("x") end, "get(x)")
+  raises(function() ts.info(42) end, "info(42)")
+  core.token_store():set("collected-with-a-token", 10) -- freed by __gc
+end
+
+---------------------------------------------------------------- http
+do
+  raises(function() core.http("x") end, "http(x)")
+  -- raises after ca_file/proxy were copied: __gc must free the copies
+  raises(function() core.http { ca_file = "a", proxy = "b", verify = "no" } end, "http{verify=no}")
+  raises(function() core.http { ca_file = "a\0b" } end, "http{ca_file NUL}")
+  raises(function() core.http { timeout = 0 } end, "http{timeout=0}")
+  raises(function() core.http { max_response_bytes = 1.5 } end, "http{max=1.5}")
+
+  local h = core.http { ca_file = "/nonexistent", proxy = "", user_agent = "vg" }
+  local res, kind, msg = h:request { url = "http://127.0.0.1:1/", body = "x",
+    headers = { Authorization = "Bearer secret", ["X-Empty"] = "" } }
+  check(res == nil and kind == "connect" and type(msg) == "string", "closed port -> connect")
+  res, kind = h:request { url = "ftp://127.0.0.1:1/" }
+  check(res == nil and kind == "transport", "ftp -> transport")
+  raises(function() h:request() end, "request()")
+  raises(function() h:request { url = "http://127.0.0.1:1/", method = "A B" } end, "bad method")
+  -- raises with the first header already in the list: freed by the next request or close
+  raises(function()
+    h:request { url = "http://127.0.0.1:1/", headers = { ["X-A"] = "ok", ["X-B"] = "a\nb" } }
+  end, "bad header value")
+  raises(function() h:request { url = "http://127.0.0.1:1/", timeout = -1 } end, "timeout=-1")
+  check(h:stats().requests == 2, "stats.requests")
+  check(tostring(h):find("^enkash%.http"), "tostring")
+  h:close()
+  h:close()
+  raises(function() h:request { url = "http://127.0.0.1:1/" } end, "closed request")
+  raises(function() h:stats() end, "closed stats")
+  core.http() -- never closed: __gc closes it
+end
+
+---------------------------------------------------------------- http against nginx
+-- A real server when nginx is there; TLS via a self-signed cert; lua module for the slow
+-- location when installed. Skipped (with a note) when nginx cannot start.
+local function with_nginx(fn)
+  local dir = os.tmpname()
+  os.remove(dir)
+  if not sh("command -v nginx") or not sh("mkdir -p '" .. dir .. "/tmp'") then
+    return print("valgrind_check: nginx not available, server checks skipped")
+  end
+  local lua_mod = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+  local f = io.open(lua_mod, "r")
+  local have_lua = f ~= nil
+  if f then f:close() end
+  local tls = sh(("cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem" ..
+    " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"):format(dir))
+  math.randomseed(os.time())
+  local port = 20000 + math.random(0, 20000)
+  local conf = {
+    have_lua and ("load_module /usr/lib/nginx/modules/ndk_http_module.so;\n" ..
+      "load_module " .. lua_mod .. ";") or "",
+    ("daemon on; pid %s/nginx.pid; user root; error_log %s/error.log;"):format(dir, dir),
+    "events {}",
+    ("http { access_log off; client_body_temp_path %s/tmp; proxy_temp_path %s/tmp;"):format(dir, dir),
+    ("fastcgi_temp_path %s/tmp; uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;"):format(dir, dir, dir),
+    ("server { listen 127.0.0.1:%d; %s"):format(port, tls and
+      ("listen 127.0.0.1:%d ssl; ssl_certificate %s/cert.pem; ssl_certificate_key %s/key.pem;")
+      :format(port + 1, dir, dir) or ""),
+    "location = /hello { add_header X-Multi one; add_header X-Multi two; return 200 hello; }",
+    "location = /big { return 200 '" .. string.rep("x", 500) .. "'; }",
+    have_lua and "location = /slow { content_by_lua_block { ngx.sleep(2) ngx.say('late') } }" or "",
+    have_lua and "location = /echo { client_body_buffer_size 1m; content_by_lua_block {" ..
+      " ngx.req.read_body() ngx.print(ngx.req.get_body_data() or '') } }" or "",
+    "} }",
+  }
+  local cf = assert(io.open(dir .. "/nginx.conf", "w"))
+  cf:write(table.concat(conf, "\n"))
+  cf:close()
+  if not sh(("nginx -p '%s' -c '%s/nginx.conf' -e '%s/error.log'"):format(dir, dir, dir)) then
+    sh("rm -rf '" .. dir .. "'")
+    return print("valgrind_check: nginx did not start, server checks skipped")
+  end
+  local ok, err = pcall(fn, "http://127.0.0.1:" .. port, tls and ("https://127.0.0.1:" .. (port + 1)),
+    tls and (dir .. "/cert.pem"), have_lua)
+  sh(("kill $(cat '%s/nginx.pid')"):format(dir))
+  sh("sleep 0.2; rm -rf '" .. dir .. "'")
+  if not ok then error(err, 0) end
+end
+
+with_nginx(function(url, tls_url, cert, have_lua)
+  local h = core.http { timeout = 10 }
+  for _ = 1, 3 do
+    local res = assert(h:request { url = url .. "/hello", headers = { ["X-A"] = "1" } })
+    check(res.status == 200 and res.body == "hello" and res.headers["x-multi"] == "one, two", "GET")
+  end
+  check(h:stats().connects == 1, "connection reused")
+  local res, kind, msg = core.http { max_response_bytes = 100 }:request { url = url .. "/big" }
+  check(res == nil and kind == "transport" and msg == "response larger than 100 bytes", "cap")
+  if have_lua then
+    local body = string.rep("\0\1\2\255", 10000)
+    res = assert(h:request { method = "POST", url = url .. "/echo", body = body })
+    check(res.body == body, "binary POST echo")
+    res, kind = h:request { url = url .. "/slow", timeout = 0.3 }
+    check(res == nil and kind == "timeout", "timeout")
+  end
+  h:close()
+  if tls_url then
+    local t = core.http { ca_file = cert }
+    check(assert(t:request { url = tls_url .. "/hello" }).body == "hello", "https with ca_file")
+    t:close()
+    res, kind = core.http():request { url = tls_url .. "/hello" }
+    check(res == nil and kind == "tls", "https without ca -> tls")
+    check(assert(core.http { verify = false }:request { url = tls_url .. "/hello" }).status == 200,
+      "https verify=false")
+  end
+end)
+
+collectgarbage()
+collectgarbage()
+print(("valgrind_check: ok (%d checks)"):format(checks))
