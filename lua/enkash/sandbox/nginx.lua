@@ -267,7 +267,14 @@ local function launch(srv, o, port, root)
   if o.foreground then
     srv.port, srv.url = port, (o.tls and "https" or "http") .. "://127.0.0.1:" .. tostring(port)
     if o.on_start then o.on_start(srv) end
-    ok = run(cmd .. " -g 'daemon off;'")
+    -- Ctrl-C reaches nginx and the shell that runs it: a stop by INT or TERM is a clean end.
+    local a, how, code = os.execute(cmd .. " -g 'daemon off;'")
+    if type(a) == "number" then -- LuaJIT: the wait status
+      how = a % 256 ~= 0 and "signal" or "exit"
+      code = how == "signal" and a % 128 or math.floor(a / 256)
+    end
+    ok = a == true or a == 0 or (how == "signal" and (code == 2 or code == 15))
+      or (how == "exit" and (code == 130 or code == 143))
   else
     ok = run(cmd .. " >>" .. quote(prefix .. "/startup.log") .. " 2>&1")
   end

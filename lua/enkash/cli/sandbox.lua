@@ -1,0 +1,114 @@
+--- `enkash sandbox`: the bundled sandbox under nginx on 127.0.0.1, in the foreground until
+-- Ctrl-C. Prints the URL, the (public) sandbox credentials and the control API.
+-- @module enkash.cli.sandbox
+
+local nginx = require "enkash.sandbox.nginx"
+
+local tonumber, tostring, format = tonumber, tostring, string.format
+
+local M = {}
+
+--- The port used when --port is not given.
+M.DEFAULT_PORT = 8780
+
+M.help = [[
+usage: enkash sandbox [--port N] [--tls] [--bind-delay S]
+
+Runs the bundled Enkash sandbox (nginx with the lua module) on 127.0.0.1 in the
+foreground until Ctrl-C.
+
+  --port N        listen on port N (default 8780)
+  --tls           serve HTTPS with a throwaway CA (its file is printed; give it to
+                  your client as the CA bundle)
+  --bind-delay S  seconds from Generate Device Binding until the status turns Bound
+                  (default 3; 0 = at once; "never" = only the control call binds)
+
+The credentials printed are public test values of the sandbox, not Enkash's.
+Control API (plain JSON, no auth): POST /_sandbox/reset, /_sandbox/config,
+/_sandbox/fault, /_sandbox/device; GET /_sandbox/stats, /_sandbox/log.]]
+
+-- Parse the arguments into start options; nil + message on a usage error.
+local function parse(args)
+  local o = { port = M.DEFAULT_PORT, tls = false, sandbox_opts = {} }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local v = args[i + 1]
+    if a == "--tls" then
+      o.tls = true
+    elseif a == "--port" then
+      local n = tonumber(v)
+      if not n or n < 1 or n > 65535 or n % 1 ~= 0 then return nil, "--port needs a port number" end
+      o.port = n
+      i = i + 1
+    elseif a == "--bind-delay" then
+      local n = tonumber(v)
+      if v == "never" or v == "false" then
+        o.sandbox_opts.bind_delay = false
+      elseif n and n >= 0 then
+        o.sandbox_opts.bind_delay = n
+      else
+        return nil, "--bind-delay needs seconds >= 0 or \"never\""
+      end
+      i = i + 1
+    else
+      return nil, "unknown argument: " .. tostring(a)
+    end
+    i = i + 1
+  end
+  return o
+end
+
+--- The banner printed once the server is about to run.
+-- @tparam table srv the server (url, port, ca_file)
+-- @treturn string
+function M.banner(srv)
+  local d = require("enkash.sandbox").defaults
+  local user, pass = next(d.users)
+  local lines = {
+    "enkash sandbox on " .. srv.url,
+    "",
+    "  base_url       " .. srv.url,
+    "  auth_url       " .. srv.url .. "/oauth/token",
+    "  partner_id     " .. d.partner_id,
+    "  client_id      " .. d.client_id,
+    "  client_secret  " .. d.client_secret,
+    "  username       " .. user,
+    "  password       " .. pass,
+  }
+  if srv.ca_file then lines[#lines + 1] = "  ca_file        " .. srv.ca_file end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "  (public sandbox test values, not Enkash credentials)"
+  lines[#lines + 1] = "  control API    " .. srv.url .. "/_sandbox/{reset,config,fault,device,stats,log}"
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "Press Ctrl-C to stop."
+  return table.concat(lines, "\n")
+end
+
+--- Run the sandbox in the foreground.
+-- @tparam table args the arguments after the verb
+-- @treturn number exit status (0 after Ctrl-C, 1 when nginx fails, 2 on a usage error)
+function M.run(args)
+  local o, err = parse(args or {})
+  if not o then
+    io.stderr:write("enkash sandbox: ", err, "\n\n", M.help, "\n")
+    return 2
+  end
+  o.foreground = true
+  o.on_start = function(srv)
+    print(M.banner(srv))
+    io.stdout:flush()
+  end
+  local srv
+  srv, err = nginx.start(o)
+  if not srv then
+    io.stderr:write("enkash sandbox: ", tostring(err), "\n")
+    return 1
+  end
+  print(format("\nenkash sandbox: stopped (%s)", srv.url))
+  return 0
+end
+
+M.parse = parse
+
+return M
