@@ -108,6 +108,33 @@ describe("enkash.core http", function()
     h:close()
   end)
 
+  it("reports the final response after a 100 Continue", function()
+    local h = core.http()
+    local res = assert(h:request {
+      method = "POST", url = srv.url .. "/echo", body = "continued",
+      headers = { Expect = "100-continue" },
+    })
+    assert.equal(200, res.status)
+    assert.equal("continued", res.body)
+    assert.equal("100-continue", res.headers["x-expect"])
+    assert.equal("POST", res.headers["x-method"])
+    h:close()
+  end)
+
+  it("goes through the proxy it is given", function()
+    -- nginx answers absolute-URI requests itself: the name below is never resolved, so
+    -- the request can only succeed through the proxy.
+    local h = core.http { proxy = srv.url }
+    local res = assert(h:request { url = "http://enkash-proxy-test.invalid/hello" })
+    assert.equal(200, res.status)
+    assert.equal("hello", res.body)
+    h:close()
+    h = core.http()
+    local _, kind = h:request { url = "http://enkash-proxy-test.invalid/hello", connect_timeout = 2 }
+    assert.equal("connect", kind)
+    h:close()
+  end)
+
   it("uses other methods as given", function()
     local h = core.http()
     local res = assert(h:request { method = "PUT", url = srv.url .. "/echo", body = "put-body" })
