@@ -603,8 +603,6 @@ void enkash_open_http(lua_State *L) {
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "enkash.http");
-  lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
 }

@@ -151,8 +151,6 @@ void enkash_open_token(lua_State *L) {
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "enkash.token");
-  lua_setfield(L, -2, "__metatable"); /* no getmetatable() poking at __gc from Lua */
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
 }
