@@ -130,8 +130,10 @@ describe("enkash.core http", function()
     assert.equal("hello", res.body)
     h:close()
     h = core.http()
-    local _, kind = h:request { url = "http://enkash-proxy-test.invalid/hello", connect_timeout = 2 }
-    assert.equal("connect", kind)
+    local direct, kind = h:request { url = "http://enkash-proxy-test.invalid/hello", timeout = 2 }
+    assert.is_nil(direct)
+    -- "connect" (NXDOMAIN), or "timeout" on a box whose resolver never answers
+    assert.is_truthy(kind == "connect" or kind == "timeout")
     h:close()
   end)
 
