@@ -116,6 +116,7 @@ typedef struct {
   struct curl_slist *req_headers; /* may carry Authorization: scrubbed when freed */
   buffer body, head;              /* head: response header lines, '\n'-separated */
   int too_large, no_memory;
+  int attempts, resent; /* see on_prereq */
   char errbuf[CURL_ERROR_SIZE];
 } http_handle;
 
@@ -131,6 +132,7 @@ static void reset_request_state(http_handle *h) {
   buf_free(&h->body);
   buf_free(&h->head);
   h->too_large = h->no_memory = 0;
+  h->attempts = h->resent = 0;
   h->errbuf[0] = '\0';
 }
 
@@ -282,6 +284,26 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* libcurl silently re-sends a request when a reused connection dies before any response
+ * byte arrives ("Connection died, retrying a fresh connect"), POST bodies included. The
+ * server may well have acted on the first copy (a transfer committed, then the connection
+ * reset), so a hidden second send could move money twice. Retries are Lua policy (status
+ * check first for money-moving calls): refuse the second attempt and report a transport
+ * error instead. The pre-request callback runs once per attempt to send. */
+#if LIBCURL_VERSION_NUM >= 0x075000 /* 7.80.0 */
+#define HAVE_PREREQ 1
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port) {
+  http_handle *h = (http_handle *)ud;
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  if (h->attempts++ == 0) return CURL_PREREQFUNC_OK;
+  h->resent = 1;
+  return CURL_PREREQFUNC_ABORT;
+}
+#else
+#define HAVE_PREREQ 0
+#endif
+
 /* ---- building the request ---- */
 
 /* RFC 9110 token characters: method and header names. */
@@ -404,6 +426,10 @@ static CURLcode set_options(http_handle *h, const char *method, size_t mlen, con
   SET(CURLOPT_WRITEDATA, (void *)h);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, (void *)h);
+#if HAVE_PREREQ
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, (void *)h);
+#endif
   if (body != NULL) {
     /* Size first, then the pointer: binary safe, no strlen(); the Lua string stays
      * alive on the stack for the whole perform. */
@@ -488,6 +514,9 @@ static int push_failure(lua_State *L, http_handle *h, CURLcode rc) {
     snprintf(msg, sizeof(msg), "response larger than %zu bytes", h->max_response);
     lua_pushstring(L, "transport");
     lua_pushstring(L, msg);
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK && h->resent) {
+    lua_pushstring(L, "transport");
+    lua_pushstring(L, "connection closed before a response; the request may have been received");
   } else if (rc == CURLE_WRITE_ERROR && h->no_memory) {
     lua_pushstring(L, "transport");
     lua_pushstring(L, "not enough memory for the response");

@@ -41,6 +41,17 @@ local SERVER_CONF = [[
   location = /status {
     return 418 "teapot";
   }
+  location = /reset {
+    content_by_lua_block {
+      -- counts in the worker's VM (one worker): how often the request really arrived
+      package.loaded.reset_hits = (package.loaded.reset_hits or 0) + 1
+      ngx.req.read_body()
+      ngx.exit(444) -- close the connection without any response
+    }
+  }
+  location = /reset_hits {
+    content_by_lua_block { ngx.print(package.loaded.reset_hits or 0) }
+  }
 ]]
 
 local function closed_port()
@@ -211,6 +222,25 @@ describe("enkash.core http", function()
     h:close()
     h = core.http { max_response_bytes = 1000 }
     assert.equal(1000, #assert(h:request { url = srv.url .. "/big" }).body)
+    h:close()
+  end)
+
+  it("never re-sends a request when a reused connection dies without a response", function()
+    local h = core.http()
+    local function hits() return tonumber(assert(h:request { url = srv.url .. "/reset_hits" }).body) end
+    local before = hits() -- also leaves a live connection for the POST to reuse
+    local res, kind, msg = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
+    assert.is_nil(res)
+    assert.equal("transport", kind)
+    assert.is_string(msg)
+    assert.equal(before + 1, hits()) -- libcurl alone would have sent it twice
+    -- on a fresh connection too
+    h:close()
+    h = core.http()
+    res, kind = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
+    assert.is_nil(res)
+    assert.equal("transport", kind)
+    assert.equal(before + 2, hits())
     h:close()
   end)
 

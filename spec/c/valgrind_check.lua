@@ -181,6 +181,7 @@ local function with_nginx(fn)
     have_lua and "location = /slow { content_by_lua_block { ngx.sleep(2) ngx.say('late') } }" or "",
     have_lua and "location = /echo { client_body_buffer_size 1m; content_by_lua_block {" ..
       " ngx.req.read_body() ngx.print(ngx.req.get_body_data() or '') } }" or "",
+    have_lua and "location = /reset { content_by_lua_block { ngx.req.read_body() ngx.exit(444) } }" or "",
     "} }",
   }
   local cf = assert(io.open(dir .. "/nginx.conf", "w"))
@@ -212,6 +213,9 @@ with_nginx(function(url, tls_url, cert, have_lua)
     check(res.body == body, "binary POST echo")
     res, kind = h:request { url = url .. "/slow", timeout = 0.3 }
     check(res == nil and kind == "timeout", "timeout")
+    assert(h:request { url = url .. "/hello" })
+    res, kind = h:request { method = "POST", url = url .. "/reset", body = "once" } -- reused conn
+    check(res == nil and kind == "transport", "no hidden re-send")
   end
   h:close()
   if tls_url then
