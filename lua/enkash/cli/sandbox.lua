@@ -27,7 +27,10 @@ The credentials printed are public test values of the sandbox, not Enkash's.
 Control API (plain JSON, no auth): POST /_sandbox/reset, /_sandbox/config,
 /_sandbox/fault, /_sandbox/device; GET /_sandbox/stats, /_sandbox/log.]]
 
--- Parse the arguments into start options; nil + message on a usage error.
+--- Parse the arguments after the verb into options for `enkash.sandbox.nginx.start`.
+-- @tparam table args e.g. {"--port", "9000", "--tls", "--bind-delay", "0"}
+-- @treturn table|nil {port, tls, sandbox_opts}
+-- @treturn[opt] string usage error
 local function parse(args)
   local o = { port = M.DEFAULT_PORT, tls = false, sandbox_opts = {} }
   local i = 1
@@ -109,6 +112,6 @@ function M.run(args)
   return 0
 end
 
-M.parse = parse
+M.parse = parse -- exposed for the specs
 
 return M

@@ -17,7 +17,7 @@ M.PREFIX = "/_sandbox/"
 
 local function is_number(v) return type(v) == "number" and v == v end
 
--- Option checks of the `config` call (also used by sandbox.new): name -> fn(v) -> ok, why.
+--- Option checks of the `config` call (also used by sandbox.new): name -> fn(v) -> ok, why.
 M.option_checks = {
   token_ttl = function(v) return is_number(v) and v > 0, "a number of seconds > 0" end,
   bind_delay = function(v) return v == false or (is_number(v) and v >= 0), "seconds >= 0, or false" end,
