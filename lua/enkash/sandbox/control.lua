@@ -46,60 +46,69 @@ local function copy(t)
   return out
 end
 
---- Control calls: name -> {method = HTTP method, fn = function(sb, args) -> table | nil, err}.
+-- Forget all state (tokens, lockouts, bindings, faults, log, stats); keep the options.
+local function reset(sb)
+  sb.state = state.new()
+  return { ok = true }
+end
+
+-- Change options: token_ttl, bind_delay, bound_status, token_style, encryption, lockout_after.
+-- All are checked before any is applied. Answers the options now in force.
+local function config(sb, args)
+  for k, v in pairs(args) do
+    local ok, err = M.check_option(k, v)
+    if not ok then return nil, err end
+  end
+  for k, v in pairs(args) do sb.opts[k] = v end
+  local out = {}
+  for k in pairs(M.option_checks) do out[k] = sb.opts[k] end
+  return out
+end
+
+-- Queue a fault: {endpoint = "device.status" | "*", kind =, count =, delay =, message =,
+-- status =, body =, content_type =, retry_after =}.
+local function fault(sb, args)
+  local f, err = faults.check(args, function(ep) return sb:known_endpoint(ep) end)
+  if not f then return nil, err end
+  local list = sb.state.faults
+  list[#list + 1] = f
+  return { ok = true, pending = #list }
+end
+
+-- Set a binding's status now: {deviceId =, status = "Bound" (default bound_status) | "Failed"
+-- | "Pending"}. An unknown deviceId gets a binding.
+local function set_device(sb, args)
+  local id, status = args.deviceId, args.status
+  if type(id) ~= "string" or id == "" then return nil, "deviceId is required" end
+  if status == nil then status = sb.opts.bound_status end
+  if type(status) ~= "string" or status == "" then return nil, "status must be a non-empty string" end
+  local b = sb.state.devices[id]
+  if b then b.status = status else device.put(sb, id, status) end
+  return { deviceId = id, status = status }
+end
+
+-- Counters: token_requests, api_requests, control_requests, requests, connections (distinct
+-- connection ids of API and token requests), devices, pending_faults.
+local function stats(sb)
+  return state.stats(sb.state)
+end
+
+-- The request log: {entries = [{method, path, conn, status, endpoint, encrypted, fault}]}.
+local function log(sb)
+  local entries = {}
+  for i, e in ipairs(sb.state.log) do entries[i] = copy(e) end
+  return { entries = entries }
+end
+
+--- Control calls by name, each `{method = <HTTP method>, fn = <handler>}`; a handler takes
+-- (sb, args) and gives a result table, or nil and a message.
 M.calls = {
-  -- Forget all state (tokens, lockouts, bindings, faults, log, stats); keep the options.
-  reset = { method = "POST", fn = function(sb)
-    sb.state = state.new()
-    return { ok = true }
-  end },
-
-  -- Change options: token_ttl, bind_delay, bound_status, token_style, encryption, lockout_after.
-  config = { method = "POST", fn = function(sb, args)
-    for k, v in pairs(args) do
-      local ok, err = M.check_option(k, v)
-      if not ok then return nil, err end
-    end
-    for k, v in pairs(args) do sb.opts[k] = v end
-    local out = {}
-    for k in pairs(M.option_checks) do out[k] = sb.opts[k] end
-    return out
-  end },
-
-  -- Queue a fault: {endpoint = "device.status" | "*", kind =, count =, delay =, message =,
-  -- status =, body =, content_type =, retry_after =}.
-  fault = { method = "POST", fn = function(sb, args)
-    local f, err = faults.check(args, function(ep) return sb:known_endpoint(ep) end)
-    if not f then return nil, err end
-    local list = sb.state.faults
-    list[#list + 1] = f
-    return { ok = true, pending = #list }
-  end },
-
-  -- Set a binding's status now: {deviceId =, status = "Bound" (default bound_status) | "Failed"
-  -- | "Pending"}. An unknown deviceId gets a binding.
-  device = { method = "POST", fn = function(sb, args)
-    local id, status = args.deviceId, args.status
-    if type(id) ~= "string" or id == "" then return nil, "deviceId is required" end
-    if status == nil then status = sb.opts.bound_status end
-    if type(status) ~= "string" or status == "" then return nil, "status must be a non-empty string" end
-    local b = sb.state.devices[id]
-    if b then b.status = status else device.put(sb, id, status) end
-    return { deviceId = id, status = status }
-  end },
-
-  -- Counters: token_requests, api_requests, control_requests, requests, connections (distinct
-  -- connection ids of API and token requests), devices, pending_faults.
-  stats = { method = "GET", fn = function(sb)
-    return state.stats(sb.state)
-  end },
-
-  -- The request log: {entries = [{method, path, conn, status, endpoint, encrypted, fault}]}.
-  log = { method = "GET", fn = function(sb)
-    local entries = {}
-    for i, e in ipairs(sb.state.log) do entries[i] = copy(e) end
-    return { entries = entries }
-  end },
+  reset = { method = "POST", fn = reset },
+  config = { method = "POST", fn = config },
+  fault = { method = "POST", fn = fault },
+  device = { method = "POST", fn = set_device },
+  stats = { method = "GET", fn = stats },
+  log = { method = "GET", fn = log },
 }
 
 --- Run a control call in-process.

@@ -42,12 +42,9 @@ function M.put(sb, device_id, status, body)
   return b
 end
 
---- Handlers by catalogue row name: `fn(sb, body, req) -> payload | nil, message`.
-M.handlers = {}
-
---- device.generate: record a Pending binding. Generating again for a known device answers its
+-- device.generate: record a Pending binding. Generating again for a known device answers its
 -- current status without restarting the clock; a Failed binding starts over as Pending.
-M.handlers["device.generate"] = function(sb, body)
+local function generate(sb, body)
   local id = body.deviceId
   local b = sb.state.devices[id]
   if b and advance(sb, b) ~= M.FAILED then
@@ -57,11 +54,18 @@ M.handlers["device.generate"] = function(sb, body)
   return { status = b.status }
 end
 
---- device.status: the binding's status, advanced by the clock; unknown devices fail.
-M.handlers["device.status"] = function(sb, body)
+-- device.status: the binding's status, advanced by the clock; unknown devices fail.
+local function status(sb, body)
   local b = sb.state.devices[body.deviceId]
   if not b then return nil, "Device binding not found" end
   return { status = advance(sb, b) }
 end
+
+--- Handlers by catalogue row name: `fn(sb, body, req)` gives a payload table, or nil and a
+-- message (answered as response_code 1).
+M.handlers = {
+  ["device.generate"] = generate,
+  ["device.status"] = status,
+}
 
 return M
