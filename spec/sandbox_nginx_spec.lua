@@ -337,6 +337,13 @@ describe("enkash sandbox (CLI)", function()
     assert.is_nil(read(srv.ca_file)) -- the prefix is gone
   end)
 
+  it("exits with status 1 when the port is taken", function()
+    local busy = assert(nginx.start{ sandbox = false })
+    local rc = sh("lua5.4 bin/enkash sandbox --port " .. busy.port .. " >/dev/null 2>&1")
+    busy:stop()
+    assert.equals(1, rc)
+  end)
+
   it("rejects bad arguments with status 2", function()
     local cli = require "enkash.cli.sandbox"
     assert.same({ port = 9000, tls = true, sandbox_opts = { bind_delay = false } },

@@ -265,6 +265,7 @@ local function launch(srv, o, port, root)
   local cmd = format("%s -p %s -c %s -e %s", M.nginx_bin, quote(prefix .. "/"),
     quote(prefix .. "/nginx.conf"), quote(prefix .. "/error.log"))
   if o.foreground then
+    if accepts(port) then return nil, "in use" end -- before the banner, not after nginx's retries
     srv.port, srv.url = port, (o.tls and "https" or "http") .. "://127.0.0.1:" .. tostring(port)
     if o.on_start then o.on_start(srv) end
     -- Ctrl-C reaches nginx and the shell that runs it: a stop by INT or TERM is a clean end.
