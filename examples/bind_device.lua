@@ -7,15 +7,20 @@ local enkash = require "enkash"
 
 local client = assert(enkash.new())
 
+local monotime = require("enkash.core").monotime
+
+-- One progress line per step: [k/n] name, result, elapsed time.
 local function step(k, n, name, fn)
   io.write(("[%d/%d] %-9s "):format(k, n, name))
   io.flush()
+  local t0 = monotime()
   local result, err = fn()
+  local ms = (monotime() - t0) * 1000
   if not result then
-    print("FAILED: " .. tostring(err))
+    print(("FAILED after %.0f ms: %s"):format(ms, tostring(err)))
     os.exit(1)
   end
-  print(result)
+  print(("%s  (%.0f ms)"):format(result, ms))
   return result
 end
 
@@ -37,7 +42,7 @@ step(2, 3, "generate", function()
   local payload, err = client.device:generate(device)
   return payload and ("status " .. tostring(payload.status)), err
 end)
-local final = step(3, 3, "status", function()
+step(3, 3, "status", function()
   local polls, delay, waited = 0, 0.5, 0
   while true do
     polls = polls + 1
@@ -48,7 +53,7 @@ local final = step(3, 3, "status", function()
       if client.config.device_failed_statuses[status] then
         return nil, "device binding " .. status
       end
-      return ("%s after %d polls (%.1f s)"):format(status, polls, waited)
+      return ("%s after %d polls"):format(status, polls)
     end
     io.write(".")
     io.flush()
@@ -58,8 +63,8 @@ local final = step(3, 3, "status", function()
     delay = math.min(delay * 1.5, 5)
   end
 end)
-print(("device %s bound (mobile %s): %s"):format(device.deviceId,
-  require("enkash.redact").mobile(device.mobileNumber), final))
+print(("device %s is bound to mobile %s"):format(device.deviceId,
+  require("enkash.redact").mobile(device.mobileNumber)))
 local stats = client.transport:stats()
 print(("%d HTTP requests over %d TCP connection(s)"):format(stats.requests, stats.connects))
 client:close()
