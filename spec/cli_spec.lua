@@ -40,3 +40,14 @@ describe("bin/enkash", function()
     assert.matches("sandbox: stopped", out)
   end)
 end)
+
+describe("make env", function()
+  for _, lua in ipairs({ "lua5.4", "luajit" }) do
+    it("lets " .. lua .. " require enkash from any directory", function()
+      local ok, out = run(("sh -c 'eval \"$(make -s env LUA=%s)\" && cd / && %s -e \"local e = require [[enkash]]; "
+        .. "print(e._VERSION, e.crypto.decrypt(e.crypto.encrypt([[hi]], [[k]]), [[k]]))\"'"):format(lua, lua))
+      assert.is_true(ok, out)
+      assert.matches("^enkash %d+%.%d+%.%d+\thi\n$", out)
+    end)
+  end
+end)
