@@ -11,8 +11,10 @@ SANITIZE ?=
 TOP := $(abspath .)
 CORE_SRC := $(wildcard csrc/*.c)
 CORE_HDR := $(wildcard csrc/*.h)
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl openssl 2>/dev/null)
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs libcurl openssl 2>/dev/null)
+# Recursive (=), not immediate: on a fresh machine pkg-config and the -dev packages arrive
+# with `make deps`, after this Makefile was read.
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl openssl)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs libcurl openssl)
 
 CORE54 := build/lua5.4/enkash/core.so
 COREJIT := build/luajit/enkash/core.so
@@ -22,7 +24,7 @@ DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5
   lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
   nginx libnginx-mod-http-lua lua-resty-core valgrind curl
 
-.PHONY: all core deps env demo test check bench clean help
+.PHONY: all core deps env demo test clean help
 
 all: core
 
@@ -54,14 +56,14 @@ else
 	@echo 'export LUA_CPATH="$(TOP)/build/lua5.4/?.so;;"'
 endif
 
-demo: deps core
-	@$(LUA) bin/enkash demo
+# deps first, then the build in a sub-make, so the build sees what deps installed.
+demo: deps
+	@$(MAKE) -s core
+	@lua5.4 bin/enkash demo
 
-test: deps core
+test: deps
+	@$(MAKE) -s core
 	@sh tools/test.sh
-
-bench: deps core
-	@$(LUA) bench/run.lua
 
 clean:
 	rm -rf build
