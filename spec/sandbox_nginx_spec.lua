@@ -7,11 +7,7 @@ local D = require("enkash.sandbox").defaults
 local USER, PASS = next(D.users)
 local GENERATE = "/api/v1/partner/device-bind/generate"
 local STATUS = "/api/v1/partner/device-bind/status"
-local DEVICE = {
-  deviceId = "0D5249C7-5D42-48AC-A8C2-79EE90D2560D", appVersion = "6.2", osVersion = "Android 14",
-  model = "Pixel 7", manufracture = "Google", platform = "android", simProvider = "airtel",
-  mobileNumber = "9674603714", deviceIp = "192.168.1.10", deviceImei = "356789123456780",
-}
+local DEVICE = require("helpers.fixtures").device
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
