@@ -26,12 +26,15 @@ local null = cjson.null
 
 local M = { _VERSION = "0.1" }
 
---- Default options of `new`; the credentials are public test values.
+local creds = require("enkash.assumptions").sandbox_credentials
+
+--- Default options of `new`; the credentials are public test values, the same ones a client
+-- made with `env = "sandbox"` uses by default.
 M.defaults = {
-  partner_id = "CRSANDBOX1",
-  client_id = "CEKSANDBOX",
-  client_secret = "sandbox-client-secret",
-  users = { ["6000000001"] = "Sandbox@123" },
+  partner_id = creds.partner_id,
+  client_id = creds.client_id,
+  client_secret = creds.client_secret,
+  users = { [creds.username] = creds.password },
   token_ttl = 86399,        -- the documented example's expires_in
   token_style = "snake",    -- "camel": accessToken, tokenType, expiresIn, refreshToken
   bind_delay = 3,           -- seconds from generate to bound; 0 = at once; false = control call only
