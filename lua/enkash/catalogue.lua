@@ -4,40 +4,73 @@
 --
 -- Row fields:
 --   name        "group.method", e.g. "device.status"; the client exposes client.group:method()
---   method      HTTP method
+--   method      HTTP method; GET rows send their fields as the query string
 --   host        "api" (base_url) or "auth" (auth_url)
 --   path        path appended to the host's URL
---   fields      ordered list of body fields: {name, type, required, check}
---               check names a validator in enkash.validate
---   money       true when the call moves money (never blindly retried)
---   reference   the body field holding the call's unique reference, for reconciliation
---   documented  true when the portal shows method and path; false rows carry `assumption`
+--   fields      ordered list of fields, see "Field fields" below
+--   money       true when the call moves money: never blindly retried (enkash.reconcile)
+--   reference   the field holding the call's unique reference; generated when left out
+--   status      for money rows: how to ask whether the call took effect:
+--               {endpoint = row name, params = {status field = this row's field}}
+--   idempotent  true for reads and status calls: retried on transient failures
+--   documented  true when the portal shows method, path and body; false rows say why in
+--               `assumption` and are listed in the README's "Assumed endpoints"
 --   source      where the row comes from
+--
+-- Field fields: name (exactly as documented, typos included), type ("string" | "amount" |
+-- "list"), required, check (a validator in enkash.validate), enum (allowed values),
+-- default (a config key whose value fills the field when the caller leaves it out),
+-- value (a fixed default), as ("number" | "string": how an amount is written), item (the
+-- fields of each element of a list).
 -- @module enkash.catalogue
 
 local M = {}
 
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- Field builders: one line per documented field below.
+local function str(name, check, extra)
+  local f = extra and copy(extra) or {}
+  f.name, f.type, f.check = name, "string", check or "nonempty"
+  return f
+end
+local function req(f) f.required = true; return f end
+local function company()
+  return { name = "companyId", type = "string", check = "company_id", default = "client_id" }
+end
+local function account()
+  return { name = "cardAccountId", type = "string", check = "nonempty", default = "card_account_id" }
+end
+local function card(name) return req(str(name or "enKashCardId")) end
+local function amount(name, as) return req({ name = name, type = "amount", as = as }) end
+local function ref(name) return { name = name, type = "string", check = "reference" } end
+local function enum(name, values, extra)
+  local f = str(name, nil, extra)
+  f.enum = values
+  return f
+end
+
 -- The ten documented device fields, shared by generate and status (seed-device-binding-status.txt).
 local device_fields = {
-  { name = "deviceId",     type = "string", required = true, check = "nonempty" },
-  { name = "appVersion",   type = "string", required = true, check = "nonempty" },
-  { name = "osVersion",    type = "string", required = true, check = "nonempty" },
-  { name = "model",        type = "string", required = true, check = "nonempty" },
-  { name = "manufracture", type = "string", required = true, check = "nonempty" }, -- sic, as documented
-  { name = "platform",     type = "string", required = true, check = "platform" },
-  { name = "simProvider",  type = "string", required = true, check = "nonempty" },
-  { name = "mobileNumber", type = "string", required = true, check = "mobile" },
-  { name = "deviceIp",     type = "string", required = true, check = "ip" },
-  { name = "deviceImei",   type = "string", required = true, check = "imei" },
+  req(str("deviceId")), req(str("appVersion")), req(str("osVersion")), req(str("model")),
+  req(str("manufracture")), -- sic, as documented
+  req(str("platform", "platform")), req(str("simProvider")), req(str("mobileNumber", "mobile")),
+  req(str("deviceIp", "ip")), req(str("deviceImei", "imei")),
 }
 
---- All rows, in the portal's order.
+local P = "/api/v0/partner/enKashCard"
+
+--- All rows, in the portal's order (V5 navigation).
 M.rows = {
   {
-    name = "auth.token", method = "POST", host = "auth", path = "",
-    form = true, documented = true,
+    name = "auth.token", method = "POST", host = "auth", path = "", form = true, documented = true,
     source = "REFERENCE.md §4.3, https://docs.enkash.com/api-19199701",
   },
+  -- Device Binding
   {
     name = "device.generate", method = "POST", host = "api",
     path = "/api/v1/partner/device-bind/generate",
@@ -47,16 +80,208 @@ M.rows = {
     source = "REFERENCE.md §4.1, https://docs.enkash.com/api-27571417",
   },
   {
-    name = "device.status", method = "POST", host = "api",
-    path = "/api/v1/partner/device-bind/status",
-    fields = device_fields, documented = true,
+    name = "device.status", method = "POST", host = "api", path = "/api/v1/partner/device-bind/status",
+    fields = device_fields, documented = true, idempotent = true,
     source = "seed-device-binding-status.txt, https://docs.enkash.com/api-27571417",
+  },
+  -- Wallet Setup
+  {
+    name = "wallet.create", method = "POST", host = "api", path = P .. "/wallet",
+    fields = {
+      req(company()), req(account()), req(str("email", "email")), req(str("mobile", "mobile")),
+      req(str("title")), req(str("firstName")), req(str("lastName")),
+      req(enum("gender", { "M", "F" })),
+      req({ name = "documents", type = "list", item = {
+        req(enum("docType", { "PAN" })), req(str("docNo", "pan")),
+      } }),
+      str("specialDate", "date_ddmmyyyy"),
+      req(str("address")), str("address2"), req(str("city")), req(str("state")),
+      req(str("pincode", "pincode")), req(str("country")),
+    },
+    documented = false,
+    assumption = "the V3+ Create Wallet page was not stored; path and body are the V2 "
+      .. "\"Create Wallet (with Full Details)\" page's",
+    source = "REFERENCE.md §4.4, https://docs.enkash.com/api-19199846",
+  },
+  {
+    name = "wallet.update", method = "PATCH", host = "api", path = P,
+    fields = {
+      req(account()), req(company()), card(),
+      str("email", "email"), str("mobile", "mobile"), str("title"), str("firstName"), str("lastName"),
+    },
+    documented = true,
+    assumption = "the example shows only the three ids; the profile fields are the ones the "
+      .. "description names (name, email, mobile), spelt as in Create Wallet",
+    source = "REFERENCE.md §4.5, https://docs.enkash.com/api-19655127",
+  },
+  {
+    name = "wallet.vkyc_link", method = "GET", host = "api", path = P .. "/vkyc/link",
+    fields = { card(), account() },
+    documented = false,
+    assumption = "method and path are documented, the query parameter names are cut off: "
+      .. "enKashCardId and cardAccountId, as in every other wallet call",
+    source = "REFERENCE.md §4.6, https://docs.enkash.com/api-19202037",
+  },
+  {
+    name = "wallet.vkyc_status", method = "GET", host = "api", path = P .. "/vkyc/status",
+    fields = { card(), account() }, idempotent = true,
+    documented = false,
+    assumption = "only the navigation entry (GET) exists; the path is the link's sibling",
+    source = "REFERENCE.md §4.7",
+  },
+  {
+    name = "wallet.details", method = "POST", host = "api", path = P .. "/wallet-details",
+    fields = { req(account()), req(company()), card(), str("clientReferenceId") },
+    documented = true, idempotent = true,
+    source = "REFERENCE.md §4.14, https://docs.enkash.com/api-19200344",
+  },
+  {
+    name = "wallet.balance", method = "POST", host = "api", path = P .. "/card-balance",
+    fields = { req(company()), req(account()), card() }, idempotent = true,
+    documented = false,
+    assumption = "only the navigation entry exists; the path is the one a third-party client "
+      .. "uses (weak evidence), the body the wallet's three ids",
+    source = "REFERENCE.md §4.13, §8",
+  },
+  -- Wallet Management
+  {
+    name = "wallet.add_money", method = "POST", host = "api", path = P .. "/load-money",
+    fields = {
+      req(company()), req(account()), card(), amount("amount", "number"),
+      req(ref("uniqueReferenceNumber")), str("remarks"),
+    },
+    money = true, reference = "uniqueReferenceNumber",
+    status = { endpoint = "wallet.transaction", params = {
+      companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
+      pgReferenceNumber = "uniqueReferenceNumber",
+    } },
+    documented = false,
+    assumption = "only the navigation entry exists (old name Load Money Topup); the body follows "
+      .. "Wallet Top-Up's conventions: the wallet's ids, amount, uniqueReferenceNumber",
+    source = "REFERENCE.md §4.8",
+  },
+  {
+    name = "wallet.top_up", method = "POST", host = "api", path = P .. "/balance",
+    fields = {
+      company(), account(), str("createdBy"), amount("amount", "number"),
+      req(enum("transactionType", { "CR" }, { value = "CR" })), str("description"), str("type"),
+      str("transactionCode"), req(ref("uniqueReferenceNumber")), str("remarks"), card(),
+      str("enkashCardBenefitId"),
+    },
+    money = true, reference = "uniqueReferenceNumber",
+    status = { endpoint = "wallet.transaction", params = {
+      companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
+      pgReferenceNumber = "uniqueReferenceNumber",
+    } },
+    documented = true,
+    source = "REFERENCE.md §4.9, https://docs.enkash.com/api-19838579",
+  },
+  {
+    name = "wallet.check_load_limit", method = "POST", host = "api",
+    path = P .. "/validate/wallet-load-limit",
+    fields = { card(), req(account()), amount("amountToLoad", "string") },
+    documented = true, idempotent = true,
+    source = "REFERENCE.md §4.10, https://docs.enkash.com/api-24477800",
+  },
+  {
+    name = "wallet.send_otp", method = "POST", host = "api", path = P .. "/otp",
+    fields = { req(enum("cardOtpAction", { "TRANSACTION_OTP" })), req(account()), card() },
+    documented = true,
+    source = "REFERENCE.md §4.11, https://docs.enkash.com/api-19201679",
+  },
+  {
+    name = "wallet.transaction", method = "POST", host = "api", path = P .. "/transaction/all",
+    fields = { req(company()), req(account()), card(), req(ref("pgReferenceNumber")) },
+    idempotent = true, documented = false,
+    assumption = "the wallet page was not stored; path and body are the Prepaid Card "
+      .. "Get Transaction Details page's (same platform, same base path)",
+    source = "REFERENCE.md §4.12, https://docs.enkash.com/api-13551023",
+  },
+  -- Fund Transfers
+  {
+    name = "transfers.add_beneficiary", method = "POST", host = "api", path = P .. "/beneficiary",
+    fields = {
+      req(company()), req(account()), card(), req(str("beneficiaryName")),
+      req(str("accountNumber", "account")), req(str("ifsc", "ifsc")), str("mobile", "mobile"),
+      str("email", "email"),
+    },
+    documented = false,
+    assumption = "only the navigation entry exists; the body holds the wallet's ids and the "
+      .. "bank details an IMPS transfer needs",
+    source = "REFERENCE.md §4.15",
+  },
+  {
+    name = "transfers.search_beneficiaries", method = "POST", host = "api",
+    path = P .. "/beneficiary/search",
+    fields = { req(company()), req(account()), card(), str("beneficiaryName"), str("beneficiaryId") },
+    idempotent = true, documented = false,
+    assumption = "only the navigation entry exists",
+    source = "REFERENCE.md §4.15",
+  },
+  {
+    name = "transfers.imps", method = "POST", host = "api", path = P .. "/fund-transfer",
+    fields = {
+      req(company()), req(account()), card(), req(str("beneficiaryId")), amount("amount", "number"),
+      req(ref("uniqueTransactionId")), str("remarks"),
+    },
+    money = true, reference = "uniqueTransactionId",
+    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" } },
+    documented = false,
+    assumption = "only the navigation entry exists (old name Fund Transfer); the reference is "
+      .. "uniqueTransactionId, as on the merchant debit",
+    source = "REFERENCE.md §4.15",
+  },
+  {
+    name = "transfers.wallet_to_wallet", method = "POST", host = "api", path = P .. "/wallet-transfer",
+    fields = {
+      req(company()), req(account()), card(), card("toEnKashCardId"), amount("amount", "number"),
+      req(ref("uniqueTransactionId")), str("remarks"),
+    },
+    money = true, reference = "uniqueTransactionId",
+    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" } },
+    documented = false,
+    assumption = "only the navigation entry exists",
+    source = "REFERENCE.md §4.15",
+  },
+  {
+    name = "transfers.status", method = "GET", host = "api", path = P .. "/fund-transfer/status",
+    fields = { req(ref("uniqueTransactionId")) },
+    idempotent = true, documented = false,
+    assumption = "only the navigation entry exists (old name Enquire Fund Transfer Status, GET)",
+    source = "REFERENCE.md §4.15",
+  },
+  -- Merchant Payments
+  {
+    name = "merchant.debit", method = "POST", host = "api", path = P .. "/ppi-merchant-transaction",
+    fields = {
+      req(str("merchantDetailId")), card("enkashCardId"), -- lower-case k here, as documented
+      req(company()), req(account()), amount("amount", "number"), str("productCode"), str("remarks"),
+      req(enum("otpMedium", { "MOBILE", "MFA" })), req(str("otp", "otp")), req(str("otpReferenceId")),
+      req(ref("uniqueTransactionId")),
+    },
+    money = true, reference = "uniqueTransactionId",
+    status = { endpoint = "merchant.settlement_status",
+               params = { merchantUniqueTxnId = "uniqueTransactionId" } },
+    documented = true,
+    source = "REFERENCE.md §4.16, https://docs.enkash.com/api-20879440",
+  },
+  {
+    name = "merchant.settlement_status", method = "GET", host = "api", path = P .. "/settlement-status",
+    fields = { req(ref("merchantUniqueTxnId")) },
+    idempotent = true, documented = true,
+    source = "REFERENCE.md §4.17, https://docs.enkash.com/api-24040936",
   },
 }
 
 --- Rows indexed by name.
 M.by_name = {}
-for _, row in ipairs(M.rows) do M.by_name[row.name] = row end
+-- Method names that occur in one group only ("generate"), usable as `routes` keys alone.
+local short_count = {}
+for _, row in ipairs(M.rows) do
+  M.by_name[row.name] = row
+  local short = row.name:match("%.(.+)$")
+  short_count[short] = (short_count[short] or 0) + 1
+end
 
 --- Split a row name into its group and method ("device.status" -> "device", "status").
 -- @tparam string name
@@ -68,22 +293,22 @@ end
 
 --- The row for `name`, with any `routes` override from config applied.
 -- An override may change method, path, host or encrypted; the result is a fresh table.
--- @tparam string name row name, or its method name when unique in the catalogue
--- @tparam[opt] table routes config.routes, keyed by row name or method name
+-- @tparam string name row name
+-- @tparam[opt] table routes config.routes, keyed by row name, or by method name where that
+-- is unique in the catalogue ("generate", not "status")
 -- @treturn table|nil row
 function M.resolve(name, routes)
   local row = M.by_name[name]
   if not row then return nil end
   local short = select(2, M.split(name))
-  local over = routes and (routes[name] or routes[short])
+  local over = routes and (routes[name] or (short_count[short] == 1 and routes[short]) or nil)
   if not over then return row end
-  local copy = {}
-  for k, v in pairs(row) do copy[k] = v end
+  local c = copy(row)
   for _, k in ipairs({ "method", "path", "host", "encrypted" }) do
-    if over[k] ~= nil then copy[k] = over[k] end
+    if over[k] ~= nil then c[k] = over[k] end
   end
-  copy.overridden = true
-  return copy
+  c.overridden = true
+  return c
 end
 
 return M
