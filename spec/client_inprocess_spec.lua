@@ -121,7 +121,7 @@ describe("client (in-process sandbox)", function()
   end)
 
   it("turns raw faults into transport errors and delays past the timeout into timeouts", function()
-    local client, sb = setup()
+    local client, sb = setup(nil, { retries = 0 })
     client.device:generate(fx.device)
     for _, kind in ipairs({ "truncated", "reset", "garbage" }) do
       sb:control("fault", { endpoint = "device.status", kind = kind })

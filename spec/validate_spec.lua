@@ -15,10 +15,13 @@ local function fails(changes, field, pattern)
 end
 
 describe("validate device params", function()
-  it("accepts the documented fields and returns only them", function()
+  it("accepts the documented fields and returns them in documented order", function()
     local body = assert(validate.params(row, fx.device))
-    assert.same(fx.device, body)
-    assert.are_not.equal(fx.device, body)
+    assert.equals(#row.fields, #body)
+    for i, f in ipairs(row.fields) do
+      assert.same({ f.name, fx.device[f.name] }, body[i])
+    end
+    assert.equals(fx.device.model, validate.value(body, "model"))
   end)
 
   it("requires every documented field", function()

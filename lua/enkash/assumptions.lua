@@ -42,4 +42,24 @@ return {
 
   --- Response size cap for one HTTP response. Config: max_response_bytes.
   max_response_bytes = 8 * 1024 * 1024,
+
+  --- Reconciliation of money-moving calls (DESIGN.md). Enkash documents no Wallet status
+  -- values or error texts, so these are the readings enkash applies to the status endpoints'
+  -- answers. Config: reconcile_delay, status_failed, not_found_pattern, duplicate_pattern.
+  -- Seconds to wait after an ambiguous failure before asking the status endpoint (Enkash's
+  -- Bill Payments guide says 2-3 minutes for its own product; a wallet call settles faster).
+  reconcile_delay = 1,
+  -- A status answer whose payload.status is one of these means the call failed.
+  status_failed = { FAILED = true, REJECTED = true, REVERSED = true, DECLINED = true, FAILURE = true },
+  -- A response_code 1 from a status endpoint matching this means "no such reference".
+  not_found_pattern = "[Nn]ot [Ff]ound",
+  -- A response_code 1 on a money call matching this means the reference was already used.
+  duplicate_pattern = "[Aa]lready [Ee]xists",
+  -- How many times one money call may be sent in all (a resend only after the status
+  -- endpoint said the reference is unknown). Config: max_sends.
+  max_sends = 2,
+
+  --- The KYC level field of Get Wallet Details and its values: the card variant documents
+  -- `kycStatus`; the values are assumed. Config: kyc_field.
+  kyc_field = "kycStatus",
 }

@@ -8,27 +8,14 @@ local core = require "enkash.core"
 local cjson = require "cjson.safe"
 local errors = require "enkash.errors"
 local redact = require "enkash.redact"
+local url = require "enkash.url"
 
-local type, tonumber, concat, format = type, tonumber, table.concat, string.format
-local gsub, byte = string.gsub, string.byte
+local type, tonumber = type, tonumber
 local max, min = math.max, math.min
 
 local M = {}
 
 local ENDPOINT = "auth.token"
-
-local function urlencode(s)
-  return (gsub(s, "[^%w%-%._~]", function(c) return format("%%%02X", byte(c)) end))
-end
-
---- Encode a form body (application/x-www-form-urlencoded) from a list of {name, value} pairs.
--- @tparam table pairs_list ordered pairs
--- @treturn string
-function M.form(pairs_list)
-  local out = {}
-  for i, kv in ipairs(pairs_list) do out[i] = urlencode(kv[1]) .. "=" .. urlencode(kv[2]) end
-  return concat(out, "&")
-end
 
 --- How long before expiry a token is refreshed: a fraction of its lifetime, bounded.
 -- @tparam table cfg resolved config
@@ -61,7 +48,7 @@ end
 -- @treturn table|nil info {lifetime, token_type}
 -- @treturn table|nil err kind auth for refused credentials, else transport/http kinds
 function M.fetch(cfg, transport, store)
-  local body = M.form({
+  local body = url.form({
     { "username", cfg.username }, { "password", cfg.password },
     { "grant_type", "password" }, { "clientId", cfg.client_id },
   })

@@ -1,19 +1,19 @@
 --- The client: config, transport, token, and one request pipeline for every catalogue row.
--- validate -> build body -> encrypt -> auth header -> transport -> decode -> decrypt ->
--- envelope check -> `payload, response` | `nil, err`. API groups (client.device, ...) are
--- generated from the catalogue: an endpoint is a row, not a function.
+-- Every call goes through enkash.pipeline (money-moving ones through enkash.reconcile).
+-- API groups (client.device, client.wallet, ...) are generated from the catalogue: an
+-- endpoint is a row, not a function.
 -- @module enkash.client
 
 local core = require "enkash.core"
 local auth = require "enkash.auth"
 local catalogue = require "enkash.catalogue"
 local config = require "enkash.config"
-local envelope = require "enkash.envelope"
 local errors = require "enkash.errors"
 local log = require "enkash.log"
-local validate = require "enkash.validate"
+local pipeline = require "enkash.pipeline"
+local reconcile = require "enkash.reconcile"
 
-local setmetatable, type, tostring = setmetatable, type, tostring
+local setmetatable, type, tostring, pairs = setmetatable, type, tostring, pairs
 local monotime = core.monotime
 
 local M = {}
@@ -104,70 +104,26 @@ function Client:token()
   }, TokenInfo)
 end
 
-local function send(self, row, body, opts)
-  local token, err = self:access_token()
-  if not token then return nil, err end
-  local cfg = self.config
-  local base = row.host == "auth" and cfg.auth_url or cfg.base_url
-  return self.transport:request{
-    method = row.method, url = base .. row.path, body = body,
-    timeout = opts.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
-    headers = {
-      ["partnerId"] = cfg.partner_id,
-      ["Authorization"] = "Bearer " .. token,
-      ["Content-Type"] = "application/json",
-      ["Accept"] = "application/json",
-    },
-  }
-end
-
-local function response_of(res)
-  local h = res.headers or {}
-  return {
-    status = res.status, headers = h, body = res.body,
-    request_id = h["x-request-id"] or h["x-correlation-id"] or h["x-amzn-requestid"],
-  }
-end
-
 --- Call a catalogue endpoint by name.
+-- Money-moving rows carry a unique reference (generated when left out, returned as
+-- `response.reference` or `err.reference`) and are reconciled, never blindly repeated.
 -- @tparam string name row name, e.g. "device.status"
--- @tparam[opt] table params the documented body fields
--- @tparam[opt] table opts per-call options: timeout
+-- @tparam[opt] table params the documented fields
+-- @tparam[opt] table opts per-call options: timeout, retries
 -- @return payload the decoded envelope payload
--- @treturn table response {status, headers, request_id, body}, or the error on failure
+-- @treturn table response {status, headers, request_id, body, reference}, or the error
 function Client:call(name, params, opts)
   local row = catalogue.resolve(name, self.config.routes)
   if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
-  opts = opts or {}
-  local fields, err = validate.params(row, params or {})
-  if not fields then return nil, err end
-  local cfg = self.config
-  local encrypt = row.encrypted
-  if encrypt == nil then encrypt = cfg.encryption == true end
-  local body = envelope.encode(fields, encrypt, cfg.client_secret)
-
-  local t0 = monotime()
-  local res
-  res, err = send(self, row, body, opts)
-  -- A 401 means the token died early (revoked, server restart): refresh once, retry once.
-  if res and res.status == 401 then
-    self.tokens:invalidate()
-    res, err = send(self, row, body, opts)
-    if res and res.status == 401 then
-      err = errors.new("auth", "access token refused twice (HTTP 401)",
-        { endpoint = row.name, http_status = 401 })
-      res = nil
-    end
-  end
-  local payload
-  if res then payload, err = envelope.decode(res, row.name, cfg.encryption, cfg.client_secret) end
-  if err and not err.endpoint then err.endpoint = row.name end
-  log.emit(cfg, err and "warn" or "info", "request", {
-    endpoint = row.name, duration = monotime() - t0, http_status = res and res.status,
-    response_code = err and err.response_code, kind = err and err.kind,
-  })
-  if err then return nil, err end
-  return payload, response_of(res)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  params = params or {}
+  local ref
+  if row.money and type(params) == "table" then params, ref = reconcile.with_reference(row, params) end
+  local req, err = pipeline.build(row, params, self.config)
+  if not req then return nil, err end
+  if row.money then return reconcile.call(self, row, req, ref, o) end
+  return pipeline.perform(self, row, req, o)
 end
 
 --- Close the transport; the client cannot be used afterwards.

@@ -18,7 +18,7 @@ M.env_vars = {
   client_secret = "ENKASH_CLIENT_SECRET", username = "ENKASH_USERNAME",
   password = "ENKASH_PASSWORD", encryption = "ENKASH_ENCRYPTION",
   timeout = "ENKASH_TIMEOUT", connect_timeout = "ENKASH_CONNECT_TIMEOUT",
-  ca_file = "ENKASH_CA_FILE", proxy = "ENKASH_PROXY",
+  ca_file = "ENKASH_CA_FILE", proxy = "ENKASH_PROXY", card_account_id = "ENKASH_CARD_ACCOUNT_ID",
 }
 
 local credential_keys = { "partner_id", "client_id", "client_secret", "username", "password" }
@@ -31,8 +31,14 @@ local types = {
   proxy = "string", logger = "function", transport = "any", routes = "table", verify = "boolean",
   max_response_bytes = "number", token_refresh_fraction = "number", token_refresh_min = "number",
   token_refresh_max = "number", device_failed_statuses = "table", getenv = "function",
-  sandbox = "table", sandbox_opts = "table", user_agent = "string",
+  sandbox = "table", sandbox_opts = "table", user_agent = "string", card_account_id = "string",
+  retries = "number", retry_base = "number", retry_cap = "number", retry_after_max = "number",
+  reconcile_delay = "number", max_sends = "number", status_failed = "table",
+  not_found_pattern = "string", duplicate_pattern = "string", kyc_field = "string",
 }
+
+-- Defaults that are policy, not assumptions (DESIGN.md: backoff from 0.5 s, capped at 5 s).
+local policy = { retries = 2, retry_base = 0.5, retry_cap = 5, retry_after_max = 30 }
 
 local function bad(msg, field)
   return nil, errors.new("validation", "config: " .. msg, { field = field })
@@ -109,9 +115,16 @@ function M.resolve(user)
   end
   if cfg.verify == nil then cfg.verify = true end
   for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
-                       "token_refresh_max", "device_failed_statuses" }) do
+                       "token_refresh_max", "device_failed_statuses", "reconcile_delay",
+                       "status_failed", "not_found_pattern", "duplicate_pattern", "max_sends",
+                       "kyc_field" }) do
     if cfg[k] == nil then cfg[k] = assumptions[k] end
   end
+  for k, v in pairs(policy) do
+    if cfg[k] == nil then cfg[k] = v end
+    if cfg[k] < 0 then return bad(k .. " must be >= 0", k) end
+  end
+  if cfg.max_sends < 1 then return bad("max_sends must be >= 1", "max_sends") end
   cfg.routes = cfg.routes or {}
   return cfg
 end

@@ -8,29 +8,40 @@
 local core = require "enkash.core"
 local cjson = require "cjson.safe"
 local errors = require "enkash.errors"
+local json = require "enkash.json"
 local redact = require "enkash.redact"
 
 local type, tonumber = type, tonumber
-local encode, decode = cjson.encode, cjson.decode
+local encode, decode = json.encode, cjson.decode
 
 local M = {}
 
 --- Encode a request body, encrypted when `encrypt` is true.
--- @tparam table body validated fields
+-- @tparam table body validated fields (an enkash.json ordered object, or a plain table)
 -- @tparam boolean encrypt
 -- @tparam string secret the client secret (the key is derived from it in C)
 -- @treturn string JSON text
 function M.encode(body, encrypt, secret)
-  local json = encode(body)
-  if not encrypt then return json end
-  return encode({ request = core.encrypt(json, secret) })
+  local text = encode(body)
+  if not encrypt then return text end
+  return encode({ request = core.encrypt(text, secret) })
+end
+
+local function retryable(status)
+  return status == 429 or status == 502 or status == 503 or status == 504
+end
+
+-- Retry-After in seconds (the HTTP-date form is not used by API gateways we know of).
+local function retry_after(res)
+  local v = res.headers and res.headers["retry-after"]
+  return v and tonumber(v)
 end
 
 local function http_error(endpoint, res, message)
   local status = res.status
   return nil, errors.new("http", message, {
-    endpoint = endpoint, http_status = status,
-    retryable = status == 429 or status == 502 or status == 503 or status == 504,
+    endpoint = endpoint, http_status = status, retryable = retryable(status),
+    retry_after = retry_after(res),
   })
 end
 
@@ -75,7 +86,7 @@ function M.decode(res, endpoint, mode, secret)
   if type(said) ~= "string" or said == "" then said = "request failed" end
   return nil, errors.new("api", redact.text(said), {
     endpoint = endpoint, response_code = rc, http_status = res.status,
-    retryable = res.status == 429 or res.status == 502 or res.status == 503 or res.status == 504,
+    retryable = retryable(res.status), retry_after = retry_after(res),
   })
 end
 
