@@ -38,6 +38,7 @@ build = {
     ["enkash.log"] = "lua/enkash/log.lua",
     ["enkash.json"] = "lua/enkash/json.lua",
     ["enkash.money"] = "lua/enkash/money.lua",
+    ["enkash.onboarding"] = "lua/enkash/onboarding.lua",
     ["enkash.pipeline"] = "lua/enkash/pipeline.lua",
     ["enkash.reconcile"] = "lua/enkash/reconcile.lua",
     ["enkash.retry"] = "lua/enkash/retry.lua",

@@ -10,6 +10,7 @@ local catalogue = require "enkash.catalogue"
 local config = require "enkash.config"
 local errors = require "enkash.errors"
 local log = require "enkash.log"
+local onboarding = require "enkash.onboarding"
 local pipeline = require "enkash.pipeline"
 local reconcile = require "enkash.reconcile"
 
@@ -124,6 +125,15 @@ function Client:call(name, params, opts)
   if not req then return nil, err end
   if row.money then return reconcile.call(self, row, req, ref, o) end
   return pipeline.perform(self, row, req, o)
+end
+
+--- Is the wallet usable, and what comes next? The T&C and KYC guides as code.
+-- @tparam table params Get Wallet Details params (enKashCardId; ids default from config)
+-- @treturn table|nil {usable, next = "accept_tnc" | "min_kyc" | "vkyc" | nil, kyc, kyc_level,
+-- tnc_accepted, wallet}
+-- @treturn table|nil err
+function Client:onboarding_state(params)
+  return onboarding.state(self, params)
 end
 
 --- Close the transport; the client cannot be used afterwards.
