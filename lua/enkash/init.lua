@@ -9,6 +9,8 @@ local M = {
   _VERSION = "enkash 0.1.0",
   catalogue = require "enkash.catalogue",
   errors = require "enkash.errors",
+  webhook = require "enkash.webhook",
+  statuses = require "enkash.statuses",
 }
 
 --- Create a client (see the README for the options).
