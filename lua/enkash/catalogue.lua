@@ -90,7 +90,7 @@ M.rows = {
     fields = {
       req(company()), req(account()), req(str("email", "email")), req(str("mobile", "mobile")),
       req(str("title")), req(str("firstName")), req(str("lastName")),
-      req(enum("gender", { "M", "F" })),
+      enum("gender", { "M", "F" }), -- required in V1's table, absent from V2's example
       req({ name = "documents", type = "list", item = {
         req(enum("docType", { "PAN" })), req(str("docNo", "pan")),
       } }),
