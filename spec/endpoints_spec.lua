@@ -28,7 +28,8 @@ local cases = {
     params = { enKashCardId = "EKCWLUAADN", cardAccountId = "CAC7975" },
     query = "enKashCardId=EKCWLUAADN&cardAccountId=CAC7975" },
   ["wallet.details"] = { method = "POST", path = P .. "/wallet-details", params = cjson.decode(
-    [[{"cardAccountId":"CAC7975","companyId":"CEKQ08TRRG","enKashCardId":"EKCWLUAADN","clientReferenceId":"CLI5736JK"}]]) },
+    [[{"cardAccountId":"CAC7975","companyId":"CEKQ08TRRG","enKashCardId":"EKCWLUAADN",
+       "clientReferenceId":"CLI5736JK"}]]) },
   ["wallet.balance"] = { method = "POST", path = P .. "/card-balance",
     params = { companyId = "CEKQ08TRRG", cardAccountId = "CAC7975", enKashCardId = "EKCWLUAADN" } },
   ["wallet.add_money"] = { method = "POST", path = P .. "/load-money",
@@ -62,7 +63,8 @@ local cases = {
   ["merchant.debit"] = { method = "POST", path = P .. "/ppi-merchant-transaction", params = cjson.decode([[
     {"merchantDetailId":"MD7GWIYV3VEMQ8KQ","enkashCardId":"EKCKIE9O2R","companyId":"CEKZYD5VWX",
      "cardAccountId":"CAP1D8F","amount":20.00,"productCode":"DEFAULT","remarks":"Payment towards merchant",
-     "otpMedium":"MOBILE","otp":"123456","otpReferenceId":"EK0N4ERDOS","uniqueTransactionId":"TXN_RANDOX123451abce"}]]) },
+     "otpMedium":"MOBILE","otp":"123456","otpReferenceId":"EK0N4ERDOS",
+     "uniqueTransactionId":"TXN_RANDOX123451abce"}]]) },
   ["merchant.settlement_status"] = { method = "GET", path = P .. "/settlement-status",
     params = { merchantUniqueTxnId = "FAYDA_TXN_1234" }, query = "merchantUniqueTxnId=FAYDA_TXN_1234" },
 }

@@ -22,6 +22,10 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local M = {}
 
+local function positive(x)
+  return type(x) == "number" and x == x and x > 0
+end
+
 --- Default time a key is remembered, in seconds (7 days).
 M.DEFAULT_TTL = 7 * 24 * 3600
 --- Default size cap of the in-memory store, in keys.
@@ -92,7 +96,7 @@ end
 -- @treturn boolean true when newly added, false when already present and not expired
 function Store:add(key, ttl)
   if type(key) ~= "string" then error("store:add: key must be a string", 2) end
-  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 then error("store:add: ttl must be a positive number", 2) end
+  if not positive(ttl) then error("store:add: ttl must be a positive number", 2) end
   local now = self.now()
   trim(self, now)
   local e = self.expiry[key]
@@ -156,7 +160,7 @@ function M.new(opts)
     error("webhook.dedupe: store must have add(key, ttl) and delete(key) methods", 2)
   end
   local ttl = opts.ttl or M.DEFAULT_TTL
-  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 then error("webhook.dedupe: ttl must be a positive number", 2) end
+  if not positive(ttl) then error("webhook.dedupe: ttl must be a positive number", 2) end
   if opts.key ~= nil and type(opts.key) ~= "function" then
     error("webhook.dedupe: key must be a function", 2)
   end
