@@ -441,7 +441,11 @@ function M.parse(raw_body, headers, opts)
     error("webhook.parse: headers must be a table or nil", 2)
   end
   local verifier = opts.verifier
-  if not verifier and opts.secrets ~= nil then verifier = M.hmac_verifier(opts.secrets) end
+  if not verifier and opts.secrets ~= nil then
+    local ok, v = pcall(M.hmac_verifier, opts.secrets)
+    if not ok then error("webhook.parse: opts.secrets must be a secret or a non-empty list of them", 2) end
+    verifier = v
+  end
   verifier = verifier or M.default_verifier
   if not verifier then return fail("validation", "no checksum verifier configured") end
 
