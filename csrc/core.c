@@ -14,6 +14,7 @@ static const enkash_part parts[] = {
   enkash_open_clock,
   enkash_open_http,
   enkash_open_token,
+  enkash_open_journal,
 };
 
 /* Exported for both builds: LuaJIT's loader looks for the same symbol name. */
