@@ -571,8 +571,19 @@ describe("sandbox (in-process)", function()
       return res, cjson.decode(res.body)
     end
 
-    it("serves reset, config, fault, device, stats and log as JSON", function()
+    it("is off unless the sandbox was created with control = true (403)", function()
       local sb = new()
+      for _, c in ipairs({ { "GET", "stats" }, { "POST", "reset" }, { "POST", "advance" }, { "GET", "nope" } }) do
+        local res, out = ctl(sb, c[1], c[2], c[1] == "POST" and {} or nil)
+        assert.equals(403, res.status)
+        assert.matches("control = true", out.message, 1, true)
+      end
+      -- in-process control calls always work
+      assert.equals(0, sb:control("stats").wallets)
+    end)
+
+    it("serves reset, config, fault, device, stats and log as JSON", function()
+      local sb = new{ control = true }
       local res = ctl(sb, "GET", "log")
       assert.equals(200, res.status)
       assert.equals('{"entries":[]}', res.body)
@@ -601,7 +612,7 @@ describe("sandbox (in-process)", function()
     end)
 
     it("answers 400 for bad arguments, 404 for unknown calls and 405 for a wrong method", function()
-      local sb = new()
+      local sb = new{ control = true }
       local res, out = ctl(sb, "POST", "config", { token_style = "kebab" })
       assert.equals(400, res.status)
       assert.matches("token_style", out.error)

@@ -12,7 +12,7 @@ local M = {}
 M.DEFAULT_PORT = 8780
 
 M.help = [[
-usage: enkash sandbox [--port N] [--tls] [--bind-delay S]
+usage: enkash sandbox [--port N] [--tls] [--bind-delay S] [--control]
 
 Runs the bundled Enkash sandbox (nginx with the lua module) on 127.0.0.1 in the
 foreground until Ctrl-C.
@@ -22,23 +22,30 @@ foreground until Ctrl-C.
                   your client as the CA bundle)
   --bind-delay S  seconds from Generate Device Binding until the status turns Bound
                   (default 3; 0 = at once; "never" = only the control call binds)
+  --control       serve the control API under /_sandbox/ (off by default: it has no
+                  auth, and anyone who reaches it can move the sandbox's money)
 
 The credentials printed are public test values of the sandbox, not Enkash's.
-Control API (plain JSON, no auth): POST /_sandbox/reset, /_sandbox/config,
-/_sandbox/fault, /_sandbox/device; GET /_sandbox/stats, /_sandbox/log.]]
+Control API (plain JSON, no auth, only with --control): POST /_sandbox/reset,
+/_sandbox/config, /_sandbox/fault, /_sandbox/device, /_sandbox/advance,
+/_sandbox/wallet, /_sandbox/transfer, /_sandbox/settlement, /_sandbox/vkyc,
+/_sandbox/webhook; GET /_sandbox/stats, /_sandbox/log, /_sandbox/ledger,
+/_sandbox/notifications.]]
 
 --- Parse the arguments after the verb into options for `enkash.sandbox.nginx.start`.
 -- @tparam table args e.g. {"--port", "9000", "--tls", "--bind-delay", "0"}
 -- @treturn table|nil {port, tls, sandbox_opts}
 -- @treturn[opt] string usage error
 local function parse(args)
-  local o = { port = M.DEFAULT_PORT, tls = false, sandbox_opts = {} }
+  local o = { port = M.DEFAULT_PORT, tls = false, sandbox_opts = { control = false } }
   local i = 1
   while i <= #args do
     local a = args[i]
     local v = args[i + 1]
     if a == "--tls" then
       o.tls = true
+    elseif a == "--control" then
+      o.sandbox_opts.control = true
     elseif a == "--port" then
       local n = tonumber(v)
       if not n or n < 1 or n > 65535 or n % 1 ~= 0 then return nil, "--port needs a port number" end
@@ -64,8 +71,9 @@ end
 
 --- The banner printed once the server is about to run.
 -- @tparam table srv the server (url, port, ca_file)
+-- @tparam[opt] boolean control whether the control API is on
 -- @treturn string
-function M.banner(srv)
+function M.banner(srv, control)
   local d = require("enkash.sandbox").defaults
   local user, pass = next(d.users)
   local lines = {
@@ -82,7 +90,12 @@ function M.banner(srv)
   if srv.ca_file then lines[#lines + 1] = "  ca_file        " .. srv.ca_file end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "  (public sandbox test values, not Enkash credentials)"
-  lines[#lines + 1] = "  control API    " .. srv.url .. "/_sandbox/{reset,config,fault,device,stats,log}"
+  if control then
+    lines[#lines + 1] = "  control API    " .. srv.url .. "/_sandbox/{reset,config,fault,device,advance,"
+      .. "wallet,transfer,settlement,vkyc,webhook,stats,log,ledger,notifications}"
+  else
+    lines[#lines + 1] = "  control API    off (start with --control to steer the sandbox over HTTP)"
+  end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "Press Ctrl-C to stop."
   return table.concat(lines, "\n")
@@ -99,7 +112,7 @@ function M.run(args)
   end
   o.foreground = true
   o.on_start = function(srv)
-    print(M.banner(srv))
+    print(M.banner(srv, o.sandbox_opts.control))
     io.stdout:flush()
   end
   local srv

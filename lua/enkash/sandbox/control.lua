@@ -1,11 +1,17 @@
 --- The sandbox control API: plain JSON under /_sandbox/<name>, no auth, and in-process as
--- `sb:control(name, args)`. Every call is one row of `M.calls`.
+-- `sb:control(name, args)`. Every call is one row of `M.calls`; the books' modules bring
+-- their own rows (advance, wallet, transfer, settlement, vkyc, webhook, ledger,
+-- notifications). Over HTTP the API answers only when the sandbox was created with
+-- `control = true` (403 otherwise): a sandbox reachable by others must not be steerable.
 -- @module enkash.sandbox.control
 
 local http = require "enkash.sandbox.http"
+local json = require "enkash.json"
 local faults = require "enkash.sandbox.faults"
 local device = require "enkash.sandbox.device"
 local state = require "enkash.sandbox.state"
+local options = require "enkash.sandbox.options"
+local books = require "enkash.sandbox.books"
 
 local type, pairs, tostring = type, pairs, tostring
 local sub = string.sub
@@ -15,29 +21,16 @@ local M = {}
 --- The URL prefix of the control API.
 M.PREFIX = "/_sandbox/"
 
-local function is_number(v) return type(v) == "number" and v == v end
+--- Option checks of the `config` call: name -> fn(v) -> ok, why (enkash.sandbox.options).
+M.option_checks = options.config
 
---- Option checks of the `config` call (also used by sandbox.new): name -> fn(v) -> ok, why.
-M.option_checks = {
-  token_ttl = function(v) return is_number(v) and v > 0, "a number of seconds > 0" end,
-  bind_delay = function(v) return v == false or (is_number(v) and v >= 0), "seconds >= 0, or false" end,
-  bound_status = function(v) return type(v) == "string" and v ~= "", "a non-empty string" end,
-  token_style = function(v) return v == "snake" or v == "camel", '"snake" or "camel"' end,
-  encryption = function(v) return v == "auto" or v == "required", '"auto" or "required"' end,
-  lockout_after = function(v) return is_number(v) and v >= 1, "a number >= 1" end,
-}
-
---- Check one option value.
+--- Check one option value that `config` may change.
 -- @tparam string name option name
 -- @param v value
 -- @treturn boolean|nil true when valid
 -- @treturn[opt] string error message
 function M.check_option(name, v)
-  local check = M.option_checks[name]
-  if not check then return nil, "unknown option: " .. tostring(name) end
-  local ok, why = check(v)
-  if not ok then return nil, name .. " must be " .. why end
-  return true
+  return options.check(name, v)
 end
 
 local function copy(t)
@@ -46,22 +39,33 @@ local function copy(t)
   return out
 end
 
--- Forget all state (tokens, lockouts, bindings, faults, log, stats); keep the options.
+-- Forget all state (tokens, lockouts, bindings, the books, faults, log, stats); keep the
+-- options, fund the partner accounts afresh and keep the clock's offset (time only moves on).
 local function reset(sb)
-  sb.state = state.new()
+  sb:reset_state()
   return { ok = true }
 end
 
--- Change options: token_ttl, bind_delay, bound_status, token_style, encryption, lockout_after.
--- All are checked before any is applied. Answers the options now in force.
+-- Change options (enkash.sandbox.options.config). All are checked before any is applied.
+-- `limits` is laid over the limits in force; `accounts` sets the listed partner accounts to
+-- those balances (by ledger entries from "funding") and leaves the others. Answers the
+-- options now in force.
 local function config(sb, args)
+  local ok, err = options.check_all(args)
+  if not ok then return nil, err end
   for k, v in pairs(args) do
-    local ok, err = M.check_option(k, v)
-    if not ok then return nil, err end
+    if k == "limits" then
+      sb.opts.limits = options.merge_limits(sb.opts.limits, v)
+    elseif k == "accounts" then
+      for id, paise in pairs(v) do sb.opts.accounts[id] = paise end
+      books.fund(sb, v)
+    else
+      sb.opts[k] = v
+    end
   end
-  for k, v in pairs(args) do sb.opts[k] = v end
   local out = {}
-  for k in pairs(M.option_checks) do out[k] = sb.opts[k] end
+  for k in pairs(options.config) do out[k] = sb.opts[k] end
+  out.webhook_secret = nil -- a secret is set, never read back
   return out
 end
 
@@ -97,7 +101,7 @@ end
 local function log(sb)
   local entries = {}
   for i, e in ipairs(sb.state.log) do entries[i] = copy(e) end
-  return { entries = entries }
+  return { entries = json.array(entries) }
 end
 
 --- Control calls by name, each `{method = <HTTP method>, fn = <handler>}`; a handler takes
@@ -110,6 +114,9 @@ M.calls = {
   stats = { method = "GET", fn = stats },
   log = { method = "GET", fn = log },
 }
+for _, name in ipairs({ "clock", "books", "wallet", "vkyc", "transfers", "merchant", "notify" }) do
+  for k, c in pairs(require("enkash.sandbox." .. name).controls) do M.calls[k] = c end
+end
 
 --- Run a control call in-process.
 -- @tparam table sb the sandbox
@@ -121,6 +128,7 @@ function M.call(sb, name, args)
   local c = M.calls[name]
   if not c then return nil, "unknown control call: " .. tostring(name) end
   if args ~= nil and type(args) ~= "table" then return nil, "arguments must be a table" end
+  sb:tick() -- a control call sees (and changes) settlements and VKYC sessions as of now
   return c.fn(sb, args or {})
 end
 
@@ -133,11 +141,16 @@ function M.name(path)
 end
 
 --- Serve a control call over HTTP: 200 with the JSON result, 400 {"error"} on bad arguments,
--- 404 for an unknown call, 405 for a wrong method.
+-- 403 when the sandbox was not created with control = true, 404 for an unknown call, 405 for
+-- a wrong method.
 -- @tparam table sb the sandbox
 -- @tparam table req the request
 -- @treturn table response
 function M.http(sb, req)
+  if not sb.opts.control then
+    return http.json(403, { status = 403, error = "Forbidden",
+      message = "the control API is off: create the sandbox with control = true (enkash sandbox --control)" })
+  end
   local name = M.name(req.path)
   local c = M.calls[name]
   if not c then return http.json(404, { error = "Not Found", status = 404, path = req.path }) end
@@ -151,9 +164,7 @@ function M.http(sb, req)
   end
   local out, err = M.call(sb, name, args)
   if not out then return http.json(400, { error = err }) end
-  local res = http.json(200, out)
-  if name == "log" and #out.entries == 0 then res.body = '{"entries":[]}' end
-  return res
+  return http.json(200, out)
 end
 
 return M

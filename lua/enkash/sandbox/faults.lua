@@ -1,6 +1,10 @@
 --- Failures injected on request (control call `fault`), matched by endpoint row name or "*".
 -- Each fault has a count consumed by matching requests; the first pending match in the order
 -- the faults were added fires. Any fault may also carry `delay` (seconds before answering).
+-- By default a fault answers instead of the call: nothing was processed ("failed before
+-- commit"). With `after_commit = true` the call is processed and committed first and the
+-- fault replaces its answer; `commit_timeout` is that with the real answer held back for
+-- `delay` seconds (default 5), so a client with a shorter timeout never sees it.
 -- @module enkash.sandbox.faults
 
 local http = require "enkash.sandbox.http"
@@ -47,6 +51,9 @@ M.kinds = {
   delay = function()
     return nil
   end,
+  commit_timeout = function()
+    return nil -- the real answer, late: see M.after_commit and the default delay
+  end,
   http_status = function(f)
     local body = f.body
     if body == nil then
@@ -64,8 +71,19 @@ M.kinds = {
 
 local function is_number(v) return type(v) == "number" and v == v end
 
+--- Seconds a commit_timeout holds the answer back when no delay is given.
+M.COMMIT_TIMEOUT_DELAY = 5
+
+--- Does this fault let the call be processed (and committed) before it answers?
+-- @tparam table f fault
+-- @treturn boolean
+function M.after_commit(f)
+  return f.after_commit == true or f.kind == "commit_timeout"
+end
+
 --- Check and normalise the arguments of the `fault` control call.
--- @tparam table args {endpoint, kind, count, delay, message, status, body, content_type, retry_after}
+-- @tparam table args {endpoint, kind, count, delay, message, status, body, content_type,
+-- retry_after, after_commit}
 -- @tparam function known_endpoint predicate: is this a row name the sandbox routes?
 -- @treturn table|nil fault
 -- @treturn[opt] string error message
@@ -84,10 +102,15 @@ function M.check(args, known_endpoint)
   end
   local delay = args.delay
   if kind == "delay" and delay == nil then delay = 1 end
+  if kind == "commit_timeout" and delay == nil then delay = M.COMMIT_TIMEOUT_DELAY end
   if delay ~= nil and (not is_number(delay) or delay < 0) then
     return nil, "delay must be a number of seconds >= 0"
   end
-  local f = { endpoint = ep, kind = kind, count = count, delay = delay }
+  if args.after_commit ~= nil and type(args.after_commit) ~= "boolean" then
+    return nil, "after_commit must be a boolean"
+  end
+  local f = { endpoint = ep, kind = kind, count = count, delay = delay,
+              after_commit = args.after_commit or nil }
   if args.message ~= nil then
     if type(args.message) ~= "string" then return nil, "message must be a string" end
     f.message = args.message

@@ -4,6 +4,7 @@
 -- @module enkash.sandbox.http
 
 local cjson = require "cjson.safe"
+local json = require "enkash.json"
 
 local type, tonumber, pairs = type, tonumber, pairs
 local char, gsub, lower, match = string.char, string.gsub, string.lower, string.match
@@ -18,15 +19,16 @@ M.reasons = {
   [502] = "Bad Gateway", [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
 
---- A JSON response.
+--- A JSON response, encoded with enkash.json: amounts given as `json.raw(money.text(paise))`
+-- are written verbatim (20.50, never 20.499999), plain tables with sorted keys.
 -- @tparam number status HTTP status
--- @tparam table value encoded with cjson
+-- @tparam table value
 -- @tparam[opt] table headers extra headers (lower-cased names)
 -- @treturn table response
 function M.json(status, value, headers)
   local h = { ["content-type"] = "application/json;charset=UTF-8" }
   for k, v in pairs(headers or {}) do h[k] = v end
-  return { status = status, headers = h, body = cjson.encode(value) or "{}" }
+  return { status = status, headers = h, body = json.encode(value) }
 end
 
 --- A response with a given content type and body.
@@ -77,6 +79,13 @@ function M.parse_form(body)
     if out[k] == nil then out[k] = unescape(v) end
   end
   return out
+end
+
+--- Decode the query string of a GET row (url-encoded like a form; "+" is a space).
+-- @tparam[opt] string query without the leading "?"
+-- @treturn table name -> value
+function M.parse_query(query)
+  return M.parse_form(query or "")
 end
 
 --- Decode a JSON object; anything else (array, scalar, bad JSON) gives nil.

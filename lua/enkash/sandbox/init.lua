@@ -7,22 +7,30 @@
 --     local sb = sandbox.new{ bind_delay = 0 }
 --     local res = sb:handle{ method = "POST", path = "/oauth/token", headers = {...}, body = "..." }
 --
+-- It keeps the books of every Wallet endpoint: partner accounts, wallets, a double-entry
+-- ledger in integer paise, OTPs, beneficiaries, transfers, settlements, VKYC sessions and
+-- webhooks (see enkash.sandbox.books and the modules it names).
 -- Choices where the portal is silent are marked "Assumption:" below and in the sub-modules.
 -- @module enkash.sandbox
 
-local cjson = require "cjson.safe"
 local core = require "enkash.core"
+local json = require "enkash.json"
 local catalogue = require "enkash.catalogue"
 local http = require "enkash.sandbox.http"
 local state = require "enkash.sandbox.state"
 local auth = require "enkash.sandbox.auth"
-local device = require "enkash.sandbox.device"
 local faults = require "enkash.sandbox.faults"
 local control = require "enkash.sandbox.control"
+local options = require "enkash.sandbox.options"
+local clock = require "enkash.sandbox.clock"
+local books = require "enkash.sandbox.books"
+local limits = require "enkash.sandbox.limits"
+local fields = require "enkash.sandbox.fields"
+local vkyc = require "enkash.sandbox.vkyc"
+local merchant = require "enkash.sandbox.merchant"
 
-local type, pairs, next, setmetatable, tostring = type, pairs, next, setmetatable, tostring
+local type, pairs, next, setmetatable = type, pairs, next, setmetatable
 local upper = string.upper
-local null = cjson.null
 
 local M = { _VERSION = "0.1" }
 
@@ -41,52 +49,52 @@ M.defaults = {
   bound_status = "Bound",   -- Assumption: only "Pending" is documented
   encryption = "auto",      -- "auto" | "required"
   lockout_after = 3,        -- consecutive bad passwords before the user is locked (documented: 3)
+  control = false,          -- the control API over HTTP (sb:control always works)
+  -- Partner accounts and their prefunded balances in paise (₹10,00,000); given accounts
+  -- replace this one.
+  accounts = { [creds.card_account_id or "CACSANDBOX1"] = 100000000 },
+  limits = limits.defaults, -- per KYC level, paise; a partial table is laid over these
+  otp_code = "123456",      -- every OTP's code (the sandbox sends no SMS; the documented example)
+  otp_ttl = 300,            -- seconds an OTP stays valid
+  settlement_step = 60,     -- seconds per settlement step; false = control calls only
+  vkyc_step = 5,            -- seconds per VKYC step; false = control calls only
+  webhook_url = false,      -- where Payment Notify requests go; false = nowhere
+  -- webhook_secret: the checksum's secret, default client_secret
+  -- sender: function(msg, done) delivering webhooks (enkash.sandbox.notify)
 }
 
 --- Handlers of API rows, by catalogue row name: `fn(sb, body, req) -> payload | nil, message`.
 -- Rows without a handler answer response_code 1 "not implemented in sandbox".
 M.handlers = {}
-for name, fn in pairs(device.handlers) do M.handlers[name] = fn end
+for _, name in ipairs({ "device", "wallet", "loads", "otp", "vkyc", "transfers", "merchant" }) do
+  for row, fn in pairs(require("enkash.sandbox." .. name).handlers) do M.handlers[row] = fn end
+end
 
 local Sandbox = {}
 Sandbox.__index = Sandbox
 
-local function check_opts(opts)
-  for k, v in pairs(opts) do
-    if control.option_checks[k] then
-      local ok, err = control.check_option(k, v)
-      if not ok then return nil, err end
-    elseif k == "partner_id" or k == "client_id" or k == "client_secret" then
-      if type(v) ~= "string" or v == "" then return nil, k .. " must be a non-empty string" end
-    elseif k == "users" then
-      if type(v) ~= "table" then return nil, "users must be a table username -> password" end
-    elseif k == "clock" then
-      if type(v) ~= "function" then return nil, "clock must be a function" end
-    else
-      return nil, "unknown sandbox option: " .. tostring(k)
-    end
-  end
-  return true
-end
-
 --- Create a sandbox.
 -- @tparam[opt] table opts partner_id, client_id, client_secret, users, token_ttl, token_style,
--- bind_delay, bound_status, encryption, lockout_after, clock (see `M.defaults`; clock defaults
--- to core.monotime)
+-- bind_delay, bound_status, encryption, lockout_after, control, accounts, limits, otp_code,
+-- otp_ttl, settlement_step, vkyc_step, webhook_url, webhook_secret, sender, clock (see
+-- `M.defaults`; clock defaults to core.monotime)
 -- @treturn table sandbox
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("sandbox options must be a table", 2) end
-  local ok, err = check_opts(opts)
+  local ok, err = options.check_all(opts, true)
   if not ok then error(err, 2) end
   local o = {}
   for k, v in pairs(M.defaults) do o[k] = v end
   for k, v in pairs(opts) do
     if k ~= "clock" then o[k] = v end
   end
-  local users = {}
+  -- fresh copies: config and reset change these, and the defaults must stay as they are
+  local users, accounts = {}, {}
   for u, p in pairs(o.users) do users[u] = p end
-  o.users = users
+  for id, paise in pairs(o.accounts) do accounts[id] = paise end
+  o.users, o.accounts = users, accounts
+  o.limits = options.merge_limits(limits.defaults, opts.limits)
   local routes, paths = {}, {}
   for _, row in ipairs(catalogue.rows) do
     if row.host == "api" then
@@ -94,10 +102,26 @@ function M.new(opts)
       paths[row.path] = row
     end
   end
-  return setmetatable({
-    opts = o, clock = opts.clock or core.monotime, core = core, state = state.new(),
-    routes = routes, paths = paths, handlers = M.handlers,
+  local sb = setmetatable({
+    opts = o, core = core, routes = routes, paths = paths, handlers = M.handlers,
   }, Sandbox)
+  clock.install(sb, opts.clock or core.monotime)
+  sb:reset_state()
+  return sb
+end
+
+--- Replace the state with a fresh one whose partner accounts are funded (used by `new` and
+-- the control call `reset`).
+function Sandbox:reset_state()
+  self.state = state.new()
+  books.init(self)
+end
+
+--- Bring every clock-driven record up to the present: settlements and VKYC sessions step on
+-- (device bindings and OTPs are checked against the clock where they are read).
+function Sandbox:tick()
+  vkyc.tick(self)
+  merchant.tick(self)
 end
 
 --- Is `name` an endpoint this sandbox routes (the token endpoint or an API row)?
@@ -119,22 +143,9 @@ end
 -- Answer an envelope, encrypted like the request was: {"request": "<b64 of the JSON envelope>"}.
 local function reply(self, env, encrypted)
   if encrypted then
-    return http.json(200, { request = core.encrypt(cjson.encode(env), self.opts.client_secret) })
+    return http.json(200, { request = core.encrypt(json.encode(env), self.opts.client_secret) })
   end
   return http.json(200, env)
-end
-
-local function required_missing(row, body)
-  for _, f in ipairs(row.fields or {}) do
-    local v = body[f.name]
-    if f.required and (v == nil or v == null or v == "") then
-      return f.name .. " is required"
-    end
-    if v ~= nil and v ~= null and f.type == "string" and type(v) ~= "string" and type(v) ~= "number" then
-      return f.name .. " is invalid"
-    end
-  end
-  return nil
 end
 
 -- An API call past routing: Bearer, Content-Type, JSON, decryption, partnerId, fields, handler.
@@ -144,6 +155,15 @@ end
 local function api(self, row, req, doc, entry)
   local denied = auth.bearer(self, req.headers)
   if denied then return denied end
+  if row.method == "GET" then
+    -- The fields of a GET row are its query string. Assumption: GET rows are never encrypted
+    -- (a query string has no envelope) and are answered in plain JSON, even with
+    -- encryption = "required".
+    if req.headers["partnerid"] ~= self.opts.partner_id then
+      return reply(self, http.fail("Invalid partner"), false)
+    end
+    return self:call(row, http.parse_query(req.query), req, false)
+  end
   if http.media_type(req.headers) ~= "application/json" then
     -- Assumption: Spring's answer to a wrong media type.
     return http.json(415, { status = 415, error = "Unsupported Media Type", path = req.path })
@@ -165,10 +185,22 @@ local function api(self, row, req, doc, entry)
   if req.headers["partnerid"] ~= self.opts.partner_id then
     return reply(self, http.fail("Invalid partner"), encrypted)
   end
-  local missing = required_missing(row, body)
-  if missing then return reply(self, http.fail(missing), encrypted) end
+  return self:call(row, body, req, encrypted)
+end
+
+--- Serve one API row with a decoded body (after the HTTP, auth and partner checks): the
+-- row's field checks, then its handler; answers the envelope as an HTTP response.
+-- @tparam table row catalogue row
+-- @tparam table body the request's fields
+-- @tparam table req the request
+-- @tparam boolean encrypted answer in the encrypted envelope
+-- @treturn table response
+function Sandbox:call(row, body, req, encrypted)
+  local bad = fields.check(row, body)
+  if bad then return reply(self, http.fail(bad), encrypted) end
   local handler = self.handlers[row.name]
   if not handler then return reply(self, http.fail("not implemented in sandbox"), encrypted) end
+  self:tick()
   local payload, msg = handler(self, body, req)
   if payload == nil then return reply(self, http.fail(msg or "Failure"), encrypted) end
   return reply(self, http.ok(payload), encrypted)
@@ -197,10 +229,20 @@ local function serve(self, req, entry)
   end
   entry.endpoint = endpoint
 
+  local function real()
+    if row then return api(self, row, req, doc, entry) end
+    return auth.token(self, req)
+  end
   local res
   local f = faults.take(self.state.faults, endpoint)
   if f then
     entry.fault = f.kind
+    local committed
+    if faults.after_commit(f) then
+      -- processed and committed first; the fault (if it answers at all) replaces the answer
+      entry.after_commit = true
+      committed = real()
+    end
     res = faults.response(f, {
       endpoint = endpoint,
       api_error = function(msg)
@@ -214,11 +256,9 @@ local function serve(self, req, entry)
         end
         return auth.unauthorized()
       end,
-    })
+    }) or committed
   end
-  if not res then
-    if row then res = api(self, row, req, doc, entry) else res = auth.token(self, req) end
-  end
+  if not res then res = real() end
   if f and f.delay and f.delay > 0 then res.delay = f.delay end
   return res
 end
@@ -250,7 +290,8 @@ end
 
 --- Run a control call in-process (the same calls as POST/GET /_sandbox/<name>).
 -- Raises on an unknown call or bad arguments (a test's mistake, not a runtime failure).
--- @tparam string name reset | config | fault | device | stats | log
+-- @tparam string name reset | config | fault | device | stats | log | advance | wallet |
+-- transfer | settlement | vkyc | webhook | ledger | notifications
 -- @tparam[opt] table args
 -- @treturn table result
 function Sandbox:control(name, args)

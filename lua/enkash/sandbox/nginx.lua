@@ -12,7 +12,8 @@
 
 local cjson = require "cjson.safe"
 
-local type, tostring, tonumber, setmetatable, ipairs = type, tostring, tonumber, setmetatable, ipairs
+local type, tostring, tonumber, setmetatable, ipairs, pairs = type, tostring, tonumber, setmetatable, ipairs,
+  pairs
 local format, concat = string.format, table.concat
 
 local M = {}
@@ -253,6 +254,11 @@ local function defaults(opts)
   end
   if type(o.workers) ~= "number" or o.workers < 1 then return nil, "workers must be a number >= 1" end
   if type(o.sandbox_opts) ~= "table" then return nil, "sandbox_opts must be a table" end
+  -- Tests steer the server through the control API, so it is on unless asked otherwise.
+  local so = {}
+  for k, v in pairs(o.sandbox_opts) do so[k] = v end
+  if so.control == nil then so.control = true end
+  o.sandbox_opts = so
   return o
 end
 
@@ -310,8 +316,9 @@ end
 
 --- Start nginx.
 -- @tparam[opt] table opts port (nil: a free one in 20000-39999), tls (false), sandbox (true),
--- sandbox_opts (for sandbox.new, JSON-serialisable), server_conf and http_conf (extra
--- directives inside server{} and http{}), workers (1), foreground (false: when true nginx runs
+-- sandbox_opts (for sandbox.new, JSON-serialisable; `control` defaults to true here),
+-- server_conf and http_conf (extra directives inside server{} and http{}), workers (1),
+-- foreground (false: when true nginx runs
 -- with `daemon off` and this returns only when it exits), on_start (function(srv) called in
 -- foreground mode just before nginx runs)
 -- @treturn table|nil srv {url, port, prefix, ca_file, pid, stop = fn, log_tail = fn}

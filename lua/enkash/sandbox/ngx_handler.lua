@@ -4,7 +4,8 @@
 --     location / { content_by_lua_block { require("enkash.sandbox.ngx_handler").handle() } }
 --
 -- Each worker holds its own emulator in this module, so state is consistent only with one
--- worker (the runner's default). Raw faults write bytes on the raw request socket.
+-- worker (the runner's default). Raw faults write bytes on the raw request socket. Webhooks
+-- go out from timers (enkash.sandbox.ngx_sender), so no request waits for a partner.
 -- @module enkash.sandbox.ngx_handler
 
 local sandbox = require "enkash.sandbox"
@@ -37,7 +38,9 @@ function M.init(opts)
     local text = assert(read_file(opts))
     opts = assert(cjson.decode(text), "sandbox options file is not JSON: " .. opts)
   end
-  sb = sandbox.new(opts or {})
+  opts = opts or {}
+  if opts.sender == nil then opts.sender = require("enkash.sandbox.ngx_sender").sender end
+  sb = sandbox.new(opts)
   local marker = ngx.config.prefix() .. "ready-" .. tostring(ngx.worker.id() or 0)
   local f = io.open(marker, "w")
   if f then
@@ -49,7 +52,7 @@ end
 --- This worker's sandbox (created with default options on first use when `init` was not run).
 -- @treturn table sandbox
 function M.sandbox()
-  if not sb then sb = sandbox.new() end
+  if not sb then sb = sandbox.new{ sender = require("enkash.sandbox.ngx_sender").sender } end
   return sb
 end
 

@@ -1,4 +1,6 @@
---- The sandbox's mutable state: tokens, lockouts, device bindings, pending faults, the
+--- The sandbox's mutable state: tokens, lockouts, device bindings, the books (wallets,
+-- references, loads, OTPs, beneficiaries, transfers, settlements, VKYC sessions, webhooks;
+-- the ledger and partner accounts are added by enkash.sandbox.books), pending faults, the
 -- request log and the counters. `reset` replaces it with a fresh one; the options survive.
 -- @module enkash.sandbox.state
 
@@ -18,6 +20,17 @@ function M.new()
     failures = {},   -- username -> consecutive bad passwords
     locked = {},     -- username -> true
     devices = {},    -- deviceId -> {status =, created =, mobileNumber =, ...}
+    wallets = {},    -- enKashCardId -> wallet record (enkash.sandbox.wallet)
+    mobiles = {},    -- mobile -> enKashCardId (one wallet per mobile)
+    refs = {},       -- reference of any money call -> "load" | "transfer" | "merchant"
+    loads = {},      -- uniqueReferenceNumber -> load record (add_money, top_up)
+    otps = {},       -- otpReferenceId -> {wallet, code, expires_at, used}
+    beneficiaries = {}, beneficiary_list = {}, -- beneficiaryId -> record; the same in order added
+    transfers = {},  -- uniqueTransactionId -> transfer record (IMPS, wallet to wallet)
+    settlements = {}, -- uniqueTransactionId of a merchant debit -> settlement record
+    settling = {},   -- the settlements still moving by the clock
+    vkyc = {},       -- enKashCardId -> the wallet's VKYC session
+    notifications = {}, -- webhook deliveries, oldest first
     faults = {},     -- ordered list of pending faults
     log = {},        -- request log entries, oldest first
     conns = {},      -- connection id -> true (API and token requests only)
@@ -54,7 +67,8 @@ end
 
 --- The counters, as the stats control call returns them.
 -- @tparam table st state
--- @treturn table {requests, token_requests, api_requests, control_requests, connections, devices}
+-- @treturn table {requests, token_requests, api_requests, control_requests, connections, devices,
+-- pending_faults, wallets}
 function M.stats(st)
   local out = {}
   for k, v in pairs(st.counts) do out[k] = v end
@@ -64,6 +78,9 @@ function M.stats(st)
   n = 0
   for _ in pairs(st.faults) do n = n + 1 end
   out.pending_faults = n
+  n = 0
+  for _ in pairs(st.wallets) do n = n + 1 end
+  out.wallets = n
   return out
 end
 

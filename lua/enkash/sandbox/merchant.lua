@@ -1,0 +1,105 @@
+--- Merchant payments: the OTP-authorised wallet debit and its settlement status.
+-- A debit needs a valid transaction OTP of the same wallet (enkash.sandbox.otp), moves the
+-- amount from the wallet to "merchant:<merchantDetailId>" and opens a settlement, which goes
+-- PENDING -> APPROVED -> SETTLEMENT_IN_PROCESS -> SETTLED one step every
+-- `opts.settlement_step` seconds (false: only the control call `settlement` moves it). The
+-- control call can also set DISPUTED, ON_HOLD, PENDING_WITH_BANK or REFUND; REFUND credits
+-- the wallet back from the merchant, once, and is final.
+-- Assumptions: the settlement statuses are the documented enum (REFERENCE.md §4.17); the
+-- debit is SUCCESS at once; a refused debit (OTP, balance) leaves no record, since the
+-- settlement enum has no failed value, so its reference stays free for a new attempt; a
+-- debit is not a load and does not count against load limits.
+-- @module enkash.sandbox.merchant
+
+local books = require "enkash.sandbox.books"
+local ledger = require "enkash.sandbox.ledger"
+local ids = require "enkash.sandbox.ids"
+local otp = require "enkash.sandbox.otp"
+local steps = require "enkash.sandbox.steps"
+
+local pairs = pairs
+
+local M = {}
+
+local REF = "uniqueTransactionId"
+
+--- The time-driven progression of a settlement.
+M.CHAIN = { "PENDING", "APPROVED", "SETTLEMENT_IN_PROCESS", "SETTLED" }
+--- Every documented settlement status.
+M.STATUSES = { PENDING = true, APPROVED = true, SETTLEMENT_IN_PROCESS = true, DISPUTED = true, SETTLED = true,
+               PENDING_WITH_BANK = true, REFUND = true, ON_HOLD = true }
+
+local function debit(sb, body)
+  local w, msg = books.wallet(sb, body, "enkashCardId") -- lower-case k, as documented
+  if not w then return nil, msg end
+  local ref = body[REF]
+  -- the duplicate check comes before the OTP: a resend of an applied debit (whose OTP is
+  -- used up by now) must say "already exists", not "invalid OTP"
+  msg = books.duplicate(sb, ref, REF)
+  if msg then return nil, msg end
+  local o
+  o, msg = otp.valid(sb, body.otpReferenceId, w.id, body.otp)
+  if not o then return nil, msg end
+  local paise = books.paise(body.amount)
+  local merchant = books.merchant_name(body.merchantDetailId)
+  local ok, err = ledger.move(sb.state.ledger, books.wallet_name(w.id), merchant, paise, ref,
+    "merchant_debit")
+  if not ok then return nil, err end
+  otp.use(o)
+  local st = sb.state
+  local rec = { reference = ref, txn_id = ids.fresh(sb.core, "EKT", 12, st.loads), wallet = w.id,
+                merchant = merchant, amount = paise, status = "PENDING", since = sb.clock() }
+  books.claim(sb, ref, "merchant")
+  st.settlements[ref] = rec
+  st.settling[ref] = rec
+  return { uniqueTransactionId = ref, enkashCardTxnId = rec.txn_id, status = "SUCCESS",
+           otbBalance = books.amount(books.balance(sb, w)) }
+end
+
+local function settlement_status(sb, body)
+  local rec = sb.state.settlements[body.merchantUniqueTxnId]
+  if not rec then return nil, "Transaction not found" end
+  return { merchantUniqueTxnId = rec.reference, status = rec.status, amount = books.amount(rec.amount) }
+end
+
+--- Move every open settlement along by the clock.
+-- @tparam table sb
+function M.tick(sb)
+  local now, step = sb.clock(), sb.opts.settlement_step
+  local settling = sb.state.settling
+  for ref, rec in pairs(settling) do
+    if not steps.advance(rec, M.CHAIN, step, now) then settling[ref] = nil end
+  end
+end
+
+--- Handlers by catalogue row name.
+M.handlers = {
+  ["merchant.debit"] = debit,
+  ["merchant.settlement_status"] = settlement_status,
+}
+
+-- settlement {merchantUniqueTxnId, status}: set a settlement's status now.
+local function control_settlement(sb, args)
+  local st = sb.state
+  local ref = args.merchantUniqueTxnId
+  local rec = st.settlements[ref]
+  if not rec then return nil, "unknown merchantUniqueTxnId" end
+  local s = args.status
+  if not M.STATUSES[s] then return nil, "status must be one of the documented settlement statuses" end
+  if rec.status == "REFUND" then return nil, "settlement " .. ref .. " was refunded already" end
+  if s == "REFUND" then
+    -- the merchant is an external account: the refund cannot fail for want of balance
+    assert(ledger.move(st.ledger, rec.merchant, books.wallet_name(rec.wallet), rec.amount, ref .. "#refund",
+      "refund"))
+  end
+  rec.status, rec.since = s, sb.clock()
+  st.settling[ref] = steps.index(M.CHAIN, s) and s ~= "SETTLED" and rec or nil
+  return { merchantUniqueTxnId = ref, status = s }
+end
+
+--- Control calls of this module.
+M.controls = {
+  settlement = { method = "POST", fn = control_settlement },
+}
+
+return M
