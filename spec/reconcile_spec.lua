@@ -154,6 +154,24 @@ describe("money-moving calls", function()
     assert.equals(2, sends_to(t, P .. "/balance"))
   end)
 
+  it("ask first, send nothing, when resuming a call whose outcome was not recorded", function()
+    local c, t = client({ [STATUS] = { ok({ status = "SUCCESS" }) } })
+    local payload, res = c.wallet:top_up({ amount = 10, enKashCardId = "EKCWLUAADN", uniqueReferenceNumber = "Ref900" },
+      { lookup_first = true })
+    assert.equals("SUCCESS", payload.status)
+    assert.is_true(res.reconciled)
+    assert.equals(0, sends_to(t, P .. "/balance"))
+  end)
+
+  it("ask first, then send, when resuming a call that never arrived", function()
+    local c, t = client({ [STATUS] = { fail("Transaction not found") }, [P .. "/balance"] = { ok({ otbBalance = 3 }) } })
+    local payload = c.wallet:top_up({ amount = 10, enKashCardId = "EKCWLUAADN", uniqueReferenceNumber = "Ref901" },
+      { lookup_first = true })
+    assert.same({ otbBalance = 3 }, payload)
+    assert.equals(1, sends_to(t, P .. "/balance"))
+    assert.equals(STATUS, t.sent[1].path)
+  end)
+
   it("make no request at all for invalid input", function()
     local c, t = client({})
     local _, e = c.wallet:top_up({ amount = 0.1 + 0.2, enKashCardId = "EKCWLUAADN" })

@@ -70,54 +70,65 @@ local function unknown(row, ref, cause, status_err)
 end
 
 --- Perform a money-moving call with reconciliation.
+-- With `opts.lookup_first` (a resumed runbook whose journal holds the reference but not the
+-- outcome) the status endpoint is asked before anything is sent.
 -- @tparam table client
 -- @tparam table row a money row
 -- @tparam table req from pipeline.build
 -- @tparam string ref the call's reference
--- @tparam table opts per-call options (timeout, retries for the status lookups)
+-- @tparam table opts per-call options (timeout, retries for the status lookups, lookup_first)
 -- @return payload
 -- @treturn table response (with `reference`, and `reconciled = true` when answered from the
 -- status endpoint) or the error (with `reference`)
 function M.call(client, row, req, ref, opts)
   local cfg = client.config
-  local sends, attempt = 0, 0
-  local duplicate_seen = false
+  local sends, duplicate_seen = 0, false
+  local err -- the failure that made the outcome a question, if any
+
+  -- Ask the status endpoint; returns a final answer, or nothing when a (re)send may go.
+  local function settle()
+    local verdict, st_payload, st_res = lookup(client, row, req.fields)
+    if verdict == "applied" then
+      st_res.reference, st_res.reconciled, st_res.cause = ref, true, err and err.kind
+      return true, st_payload, st_res
+    elseif verdict == "failed" then
+      return true, nil, errors.new("api", row.name .. " failed: status " .. tostring(st_payload.status),
+        { endpoint = row.name, reference = ref, reconciled = true, retryable = false })
+    elseif verdict ~= "absent" or duplicate_seen then
+      return true, unknown(row, ref, err or { kind = "interrupted" }, st_payload)
+    end
+    if sends >= cfg.max_sends then
+      err.reconciled = true -- the status endpoint says it never took effect
+      return true, nil, err
+    end
+  end
+
+  if opts.lookup_first then
+    local final, a, b = settle()
+    if final then return a, b end
+  end
   while true do
-    attempt = attempt + 1
-    opts.attempt = attempt
     sends = sends + 1
+    opts.attempt = sends
     local payload, res = pipeline.send(client, row, req, opts)
     if payload then
       res.reference = ref
       return payload, res
     end
-    local err = res
+    err = res
     err.reference = ref
-    local again
     if retry.not_processed(err) then
       -- Refused before the application saw it: the same request may go again.
-      again = sends < cfg.max_sends
-      if again then client.transport:sleep(retry.delay(cfg, attempt, err)) end
+      if sends >= cfg.max_sends then return nil, err end
+      client.transport:sleep(retry.delay(cfg, sends, err))
     else
       local dup = err.kind == "api" and sends > 1 and tostring(err.message):find(cfg.duplicate_pattern)
       if not (retry.ambiguous(err) or dup) then return nil, err end
       duplicate_seen = duplicate_seen or dup
       if cfg.reconcile_delay > 0 then client.transport:sleep(cfg.reconcile_delay) end
-      local verdict, st_payload, st_res = lookup(client, row, req.fields)
-      if verdict == "applied" then
-        st_res.reference, st_res.reconciled, st_res.cause = ref, true, err.kind
-        return st_payload, st_res
-      elseif verdict == "failed" then
-        return nil, errors.new("api", row.name .. " failed: status " .. tostring(st_payload.status),
-          { endpoint = row.name, reference = ref, reconciled = true, retryable = false })
-      elseif verdict ~= "absent" or duplicate_seen then
-        return unknown(row, ref, err, st_payload)
-      end
-      again = sends < cfg.max_sends
-      -- the status endpoint says it never took effect
-      if not again then err.reconciled = true end
+      local final, a, b = settle()
+      if final then return a, b end
     end
-    if not again then return nil, err end
   end
 end
 
