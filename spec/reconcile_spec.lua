@@ -164,7 +164,8 @@ describe("money-moving calls", function()
   end)
 
   it("ask first, then send, when resuming a call that never arrived", function()
-    local c, t = client({ [STATUS] = { fail("Transaction not found") }, [P .. "/balance"] = { ok({ otbBalance = 3 }) } })
+    local c, t = client({ [STATUS] = { fail("Transaction not found") },
+                          [P .. "/balance"] = { ok({ otbBalance = 3 }) } })
     local payload = c.wallet:top_up({ amount = 10, enKashCardId = "EKCWLUAADN", uniqueReferenceNumber = "Ref901" },
       { lookup_first = true })
     assert.same({ otbBalance = 3 }, payload)
