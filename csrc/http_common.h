@@ -1,0 +1,89 @@
+/*
+ * http_common.h - what core.http (http.c) and core.multi (multi.c) share: handle options,
+ * request validation, the libcurl options of one exchange, the C-only callbacks and their
+ * buffers (scrubbed), the no-silent-resend guard, the error-kind table and the Lua results.
+ *
+ * The C state of one exchange is an enkash_xfer. libcurl callbacks only touch the xfer
+ * (never Lua); Lua values are built from it after the transfer ended. The owner of an
+ * xfer (the http handle, or a pooled multi slot) must have a stable address for it while
+ * libcurl holds the pointer.
+ */
+#ifndef ENKASH_HTTP_COMMON_H
+#define ENKASH_HTTP_COMMON_H
+
+#include <curl/curl.h>
+
+#include "core.h"
+
+/* A growable byte buffer; may hold tokens, passwords or bodies: scrubbed on free. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+} enkash_buf;
+
+void enkash_buf_free(enkash_buf *b);
+/* Appends n bytes; 0 when out of memory. Grows by copy so no unscrubbed block is left. */
+int enkash_buf_append(enkash_buf *b, const char *p, size_t n);
+
+/* Options of a handle (core.http's or core.multi's opts table). Strings are malloc'd. */
+typedef struct {
+  char *ca_file, *proxy, *user_agent;
+  int verify;
+  size_t max_response;
+  long connect_timeout_ms, timeout_ms;
+} enkash_http_opts;
+
+/* Reads the options table at index t (argument number arg, for messages) into *o, which
+ * must be zeroed and owned by something __gc frees (the reading raises on bad options
+ * after some strings were copied). Leaves values on the stack. */
+void enkash_http_opts_read(lua_State *L, int t, int arg, enkash_http_opts *o);
+void enkash_http_opts_free(enkash_http_opts *o);
+
+/* A validated request table: pointers into Lua strings left on the stack by
+ * enkash_req_read (valid until the C function returns). body is NULL when absent. */
+typedef struct {
+  const char *method, *url, *body;
+  size_t mlen, blen;
+  long timeout_ms, connect_ms;
+} enkash_req;
+
+/* Validates {method, url, body, timeout, connect_timeout} of the table at index t
+ * (argument arg); defaults from o. Raises on misuse; allocates nothing. */
+void enkash_req_read(lua_State *L, int t, int arg, const enkash_http_opts *o, enkash_req *r);
+
+/* The C state of one exchange. */
+typedef struct {
+  size_t max_response;
+  struct curl_slist *req_headers; /* may carry Authorization: scrubbed when freed */
+  enkash_buf req_body;            /* a copy of the body, when the exchange outlives the call */
+  enkash_buf body, head;          /* head: response header lines, '\n'-separated */
+  int too_large, no_memory;
+  int attempts, resent; /* the no-silent-resend guard (see http_common.c) */
+  char errbuf[CURL_ERROR_SIZE];
+} enkash_xfer;
+
+/* Scrubs and frees the request part (headers, body copy): as soon as it was sent. */
+void enkash_xfer_free_request(enkash_xfer *x);
+/* Scrubs and frees everything and clears the flags; the xfer is then ready for reuse. */
+void enkash_xfer_reset(enkash_xfer *x);
+
+/* Request headers from the value at index t (nil or a table; argument arg), validated,
+ * into x->req_headers, plus an empty "Expect:" unless the caller set one. Raises on misuse
+ * or out of memory; what was added is freed by the next reset. */
+void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg);
+
+/* curl_easy_reset(c), then every option of the exchange: handle options o, request r,
+ * callbacks into x. body is the body to send (r->body, or a copy that outlives the call),
+ * kept by pointer: it must stay valid until the transfer ends. */
+CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
+                           const enkash_req *r, const char *body);
+
+/* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ". */
+void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x);
+/* Pushes kind ("timeout" | "connect" | "tls" | "transport") and message for a failed rc. */
+void enkash_push_failure(lua_State *L, const enkash_xfer *x, CURLcode rc);
+
+/* curl_global_init once per process (raises on failure). */
+void enkash_curl_global_init(lua_State *L);
+
+#endif /* ENKASH_HTTP_COMMON_H */
