@@ -13,6 +13,7 @@ static const enkash_part parts[] = {
   enkash_open_crypto,
   enkash_open_clock,
   enkash_open_http,
+  enkash_open_multi,
   enkash_open_token,
   enkash_open_journal,
 };

@@ -13,8 +13,9 @@
 
 #define ENKASH_CORE_VERSION "enkash.core 0.1.0"
 
-/* Metatable names (registry keys) of the two userdata types. */
+/* Metatable names (registry keys) of the userdata types. */
 #define ENKASH_HTTP_MT "enkash.http"
+#define ENKASH_MULTI_MT "enkash.multi"
 #define ENKASH_TOKEN_MT "enkash.token"
 
 /* Each adds its functions to the table at the top of the stack (and may register
@@ -22,6 +23,7 @@
 void enkash_open_crypto(lua_State *L);
 void enkash_open_clock(lua_State *L);
 void enkash_open_http(lua_State *L);
+void enkash_open_multi(lua_State *L);
 void enkash_open_token(lua_State *L);
 void enkash_open_journal(lua_State *L);
 
