@@ -44,7 +44,7 @@ local function curl(srv, o)
 end
 
 local function control(srv, name, args, ca)
-  local get = name == "stats" or name == "log"
+  local get = name == "stats" or name == "log" or name == "ledger" or name == "notifications"
   local rc, status, body = curl(srv, {
     path = "/_sandbox/" .. name, ca = ca or srv.ca_file, method = get and "GET" or "POST",
     headers = not get and { ["Content-Type"] = "application/json" } or nil,
@@ -228,6 +228,112 @@ describe("sandbox over nginx (HTTP)", function()
   end)
 end)
 
+describe("sandbox books over nginx", function()
+  local srv
+  local P = "/api/v0/partner/enKashCard"
+
+  setup(function()
+    local err
+    srv, err = nginx.start{
+      sandbox_opts = { bind_delay = 0 }, http_conf = "  lua_shared_dict hooks 1m;",
+      server_conf = [[
+    location = /hook { content_by_lua_block {
+      ngx.req.read_body()
+      ngx.shared.hooks:set("body", ngx.req.get_body_data())
+      ngx.shared.hooks:incr("n", 1, 0)
+      ngx.say("ok")
+    } }
+    location = /hook/last { content_by_lua_block {
+      ngx.print(ngx.shared.hooks:get("n") or 0, "\n", ngx.shared.hooks:get("body") or "")
+    } }
+]] }
+    assert(srv, err)
+  end)
+  teardown(function() if srv then srv:stop() end end)
+  before_each(function() control(srv, "reset") end)
+
+  local function ok(path, t, body)
+    local rc, status, out = api(srv, path, t, body)
+    assert.equals(0, rc)
+    assert.equals(200, status)
+    local env = cjson.decode(out)
+    assert(env.response_code == 0, out)
+    return env.payload, out
+  end
+
+  local function wallet(t)
+    return ok(P .. "/wallet", t, {
+      companyId = D.client_id, cardAccountId = "CACSANDBOX1", email = "k@example.com", mobile = "6000091111",
+      title = "Mr", firstName = "Kris", lastName = "Singh", gender = "M",
+      documents = { { docType = "PAN", docNo = "CPNPN9971R" } }, address = "Flat 109", city = "Kota",
+      state = "Rajasthan", pincode = "323307", country = "India",
+    })
+  end
+
+  it("reads GET rows from the query string", function()
+    local t = token(srv)
+    local w = wallet(t)
+    local rc, status, body = curl(srv, {
+      path = P .. "/vkyc/link?enKashCardId=" .. w.enKashCardId .. "&cardAccountId=CACSANDBOX1",
+      headers = { partnerId = D.partner_id, Authorization = "Bearer " .. t },
+    })
+    assert.equals(0, rc)
+    assert.equals(200, status)
+    assert.equals("INITIATED", cjson.decode(body).payload.vkycStatus)
+  end)
+
+  it("holds a commit_timeout answer back after committing", function()
+    local t = token(srv)
+    local w = wallet(t)
+    control(srv, "fault", { endpoint = "wallet.top_up", kind = "commit_timeout", delay = 0.6 })
+    local rc = api(srv, P .. "/balance", t, { enKashCardId = w.enKashCardId, amount = 5, transactionType = "CR",
+                                             uniqueReferenceNumber = "REF_CT_1" }, "--max-time 0.3")
+    assert.equals(28, rc) -- curl: operation timed out
+    local l = control(srv, "ledger")
+    assert.equals(500, l.accounts["wallet:" .. w.enKashCardId])
+    assert.equals(1, l.applied.REF_CT_1)
+  end)
+
+  it("delivers the Payment Notify from a timer, without holding the request", function()
+    local t = token(srv)
+    local w = wallet(t)
+    control(srv, "webhook", { url = srv.url .. "/hook", secret = "hook-secret" })
+    local p, raw = ok(P .. "/load-money", t, { companyId = D.client_id, cardAccountId = "CACSANDBOX1",
+      enKashCardId = w.enKashCardId, amount = "10.50", uniqueReferenceNumber = "REF_PG_1" })
+    assert.equals("SUCCESS", p.status)
+    assert.matches('"otbBalance":10.50', raw, 1, true)
+    local n, body
+    wait_until(function()
+      local _, _, out = curl(srv, { path = "/hook/last" })
+      n, body = (out or ""):match("^(%d+)\n(.*)$")
+      return n == "1"
+    end, 5)
+    assert.equals("1", n)
+    local doc = cjson.decode(body)
+    assert.equals("REF_PG_1", doc.uniqueTransactionId)
+    assert.matches('"amount":10.50', body, 1, true)
+    local checksum = doc.checksum
+    doc.checksum = nil
+    assert.equals(require("enkash.webhook").sign(doc, "hook-secret"), checksum)
+    local rec
+    wait_until(function()
+      rec = control(srv, "notifications").notifications[1]
+      return rec and rec.status == "delivered"
+    end, 5)
+    assert.equals("delivered", rec.status)
+    assert.equals(1, rec.attempts)
+  end)
+
+  it("keeps the control API off with sandbox_opts.control = false (403)", function()
+    local closed = assert(nginx.start{ sandbox_opts = { control = false } })
+    local rc, status, body = curl(closed, { path = "/_sandbox/stats" })
+    closed:stop()
+    assert.equals(0, rc)
+    assert.equals(403, status)
+    assert.matches("control = true", body, 1, true)
+  end)
+end)
+
 describe("sandbox over nginx (HTTPS)", function()
   local srv
 
@@ -308,7 +414,7 @@ describe("enkash sandbox (CLI)", function()
       if sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" .. port .. "' 2>/dev/null") ~= 0 then break end
     end
     local out = os.tmpname()
-    local _, pid = sh("setsid lua5.4 bin/enkash sandbox --port " .. port .. " --tls --bind-delay 0 >" .. out
+    local _, pid = sh("setsid lua5.4 bin/enkash sandbox --port " .. port .. " --tls --bind-delay 0 --control >" .. out
       .. " 2>&1 & echo $!")
     pid = tonumber(pid)
     local srv = { url = "https://127.0.0.1:" .. port }
@@ -342,8 +448,10 @@ describe("enkash sandbox (CLI)", function()
 
   it("rejects bad arguments with status 2", function()
     local cli = require "enkash.cli.sandbox"
-    assert.same({ port = 9000, tls = true, sandbox_opts = { bind_delay = false } },
+    assert.same({ port = 9000, tls = true, sandbox_opts = { bind_delay = false, control = false } },
       cli.parse({ "--port", "9000", "--tls", "--bind-delay", "never" }))
+    assert.is_true(cli.parse({ "--control" }).sandbox_opts.control)
+    assert.matches("--control", cli.help, 1, true)
     assert.is_nil(cli.parse({ "--port", "x" }))
     assert.is_nil(cli.parse({ "--frobnicate" }))
     local rc = sh("lua5.4 bin/enkash sandbox --port 0 >/dev/null 2>&1")
