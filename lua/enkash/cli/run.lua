@@ -1,0 +1,203 @@
+--- `enkash run FILE.lua`: run an onboarding runbook, once or once per CSV row, resumably.
+-- @module enkash.cli.run
+
+local enkash = require "enkash"
+local args_lib = require "enkash.cli.args"
+local csv = require "enkash.cli.csv"
+local progress = require "enkash.cli.progress"
+local runbook = require "enkash.runbook"
+local store_lib = require "enkash.runbook.store"
+local cjson = require "cjson.safe"
+
+local M = {}
+
+M.help = [[
+usage: enkash run FILE.lua [--env sandbox|uat|production] [--input input.json | --csv users.csv]
+                           [--resume RUN_ID] [--run-id ID] [--dry-run] [--json]
+                           [--concurrency N] [--runs-dir DIR] [--results FILE]
+
+Runs the runbook FILE.lua (a script returning require("enkash.runbook").new(...) with steps).
+
+  --env ENV        sandbox (the default when no ENKASH_* credentials are set), uat or production.
+                   With sandbox and no ENKASH_BASE_URL, the bundled sandbox is started on
+                   127.0.0.1 for the run and stopped afterwards.
+  --input FILE     the run's input, a JSON object (ctx.input)
+  --csv FILE       run once per row (ctx.input = the row), --concurrency at a time (default 10),
+                   with a progress bar; one line per row goes to --results (default
+                   RUNS_DIR/<run id>.results.csv). A bad row never stops the others.
+  --resume RUN_ID  continue a run from its journal: completed steps are not repeated, and a
+                   money-moving call whose outcome was not recorded is settled first
+  --dry-run        validate and print every request (secrets and PII masked) without sending
+                   anything: the in-process sandbox answers
+  --json           print events as JSON lines instead of progress lines
+  --runs-dir DIR   where journals live (default ./.enkash/runs, or ENKASH_RUNS_DIR)
+
+Exit status: 0 when every run succeeded, 1 when one failed, 2 on a usage error.]]
+
+local spec = {
+  env = "value", input = "value", csv = "value", resume = "value", ["run-id"] = "value",
+  ["dry-run"] = "flag", json = "flag", concurrency = "value", ["runs-dir"] = "value",
+  results = "value",
+}
+
+-- Sandbox timings for runs on the bundled sandbox: quick enough to watch, slow enough to see.
+M.sandbox_opts = { bind_delay = 2, vkyc_step = 1, tnc_accept_delay = 1, settlement_step = 5 }
+
+local function fail(msg, code)
+  io.stderr:write("enkash run: ", msg, "\n")
+  return code or 1
+end
+
+local function has_credentials()
+  for _, v in ipairs({ "ENKASH_CLIENT_SECRET", "ENKASH_PASSWORD", "ENKASH_BASE_URL" }) do
+    if os.getenv(v) then return true end
+  end
+  return false
+end
+
+local function load_runbook(path)
+  local chunk, err = loadfile(path)
+  if not chunk then return nil, err end
+  local ok, rb = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(rb) end
+  if not runbook.is(rb) then return nil, path .. " must return a runbook (enkash.runbook.new)" end
+  return rb
+end
+
+local function read_json(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local doc, derr = cjson.decode(f:read("*a"))
+  f:close()
+  if type(doc) ~= "table" then return nil, path .. ": not a JSON object (" .. tostring(derr) .. ")" end
+  return doc
+end
+
+-- The client for this run, and a stop function for what was started for it.
+local function make_client(o, say)
+  local env = o.env or os.getenv("ENKASH_ENV") or (not has_credentials() and "sandbox" or nil)
+  if not env then return nil, "credentials are set but no --env (or ENKASH_ENV) is given" end
+  if o["dry-run"] then
+    local opts = {}
+    for k, v in pairs(M.sandbox_opts) do opts[k] = v end
+    local dry = require("enkash.transport.dry_run")
+    local client, err = enkash.new{ env = "sandbox", base_url = "http://dry-run.invalid",
+                                    transport = "sandbox", sandbox_opts = opts }
+    if not client then return nil, tostring(err) end
+    client.transport = dry.new({ sandbox = client.transport.sandbox }, say)
+    return client, function() end
+  end
+  if env == "sandbox" and not os.getenv("ENKASH_BASE_URL") then
+    local nginx = require "enkash.sandbox.nginx"
+    local srv, err = nginx.start{ sandbox_opts = M.sandbox_opts }
+    if not srv then return nil, "cannot start the sandbox: " .. tostring(err) end
+    say("sandbox: started on " .. srv.url)
+    local client, cerr = enkash.new{ env = "sandbox", base_url = srv.url }
+    if not client then srv:stop() return nil, tostring(cerr) end
+    return client, function() client:close() srv:stop() say("sandbox: stopped") end, srv
+  end
+  local client, err = enkash.new{ env = env }
+  if not client then return nil, tostring(err) end
+  return client, function() client:close() end
+end
+
+local function bulk(rb, client, store, o, say, runs_dir)
+  local rows, err = csv.read(o.csv)
+  if not rows then return fail(err) end
+  local base = o["run-id"] or runbook.new_run_id()
+  local results_path = o.results or (runs_dir .. "/" .. base .. ".results.csv")
+  local out = assert(io.open(results_path, "wb"))
+  out:write(csv.line({ "row", "run_id", "status", "failed_step", "field", "error" }), "\n")
+  local done, ok_n, bad_n = 0, 0, 0
+  local tasks = {}
+  for i, row in ipairs(rows) do
+    tasks[i] = function()
+      local line = row._line
+      row._line = nil
+      local s = runbook.run(rb, { client = client, store = store, run_id = base .. "-" .. line, input = row })
+      return s, line
+    end
+  end
+  local tty = not o.json
+  local batch = require "enkash.batch"
+  batch.run(tasks, {
+    concurrency = tonumber(o.concurrency) or 10,
+    on_done = function(_, r)
+      done = done + 1
+      local s, line = r.values and r.values[1], r.values and r.values[2]
+      local failed_step, field, message = "", "", ""
+      if r.ok and s.ok then
+        ok_n = ok_n + 1
+      else
+        bad_n = bad_n + 1
+        local e = r.ok and s.error or r.error
+        for _, st in ipairs(s and s.steps or {}) do
+          if st.status == "failed" then failed_step = st.name end
+        end
+        field = type(e) == "table" and e.field or ""
+        message = tostring(e)
+      end
+      out:write(csv.line({ line or "", s and s.run_id or "", (r.ok and s.ok) and "ok" or "failed",
+                           failed_step, field, message }), "\n")
+      if tty then
+        io.stderr:write("\r", progress.bar(done, #tasks, ok_n, bad_n))
+        io.stderr:flush()
+      elseif o.json then
+        say(require("enkash.json").encode({ event = "row", row = line, ok = r.ok and s.ok,
+                                            field = field ~= "" and field or nil }))
+      end
+    end,
+  })
+  out:close()
+  if tty then io.stderr:write("\n") end
+  say(("bulk: %d rows, %d ok, %d failed; results in %s"):format(#tasks, ok_n, bad_n, results_path))
+  return bad_n == 0 and 0 or 1
+end
+
+--- Run the verb.
+-- @tparam table args the arguments after the verb
+-- @treturn number exit status
+function M.run(args)
+  local o, err = args_lib.parse(args, spec)
+  if not o then return fail(err .. "\n\n" .. M.help, 2) end
+  if not o[1] then return fail("which runbook? \n\n" .. M.help, 2) end
+  if o.input and o.csv then return fail("--input and --csv exclude each other", 2) end
+  local rb
+  rb, err = load_runbook(o[1])
+  if not rb then return fail(err, 2) end
+  local input = {}
+  if o.input then
+    input, err = read_json(o.input)
+    if not input then return fail(err, 2) end
+  end
+  local say = function(line) io.stdout:write(line, "\n") io.stdout:flush() end
+  if o.json then
+    local json = require "enkash.json"
+    say = function(line) io.stdout:write(json.encode({ event = "message", text = line }), "\n") end
+  end
+  local runs_dir = o["runs-dir"] or os.getenv("ENKASH_RUNS_DIR") or ".enkash/runs"
+  local store = store_lib.file(runs_dir)
+  local client, stop = make_client(o, say)
+  if not client then return fail(stop) end
+
+  local code
+  if o.csv then
+    code = bulk(rb, client, store, o, say, runs_dir)
+  else
+    say(("runbook: %s (%d steps)%s"):format(rb.name, #rb.steps, o["dry-run"] and ", dry run" or ""))
+    local summary = runbook.run(rb, {
+      client = client, store = store, input = input, run_id = o.resume or o["run-id"],
+      resume = o.resume ~= nil,
+      on_event = o.json and progress.json(io.stdout) or progress.human(io.stdout),
+    })
+    if not o.json then say("\n" .. progress.summary(summary)) end
+    if not o.json and not o["dry-run"] then
+      say("journal: " .. runs_dir .. "/" .. summary.run_id .. ".journal")
+    end
+    code = summary.ok and 0 or 1
+  end
+  stop()
+  return code
+end
+
+return M
