@@ -81,8 +81,18 @@ function Client:access_token()
   local info = self.tokens:info()
   local token = info.present and self.tokens:get(auth.margin(self.config, info.lifetime))
   if token then return token end
+  -- Single flight: while one task of a batch fetches (its request yields), the others wait
+  -- for that token instead of each fetching their own.
+  if self.fetching then
+    while self.fetching do self.transport:sleep(0.005) end
+    token = self.tokens:get(0)
+    if token then return token end
+  end
   local t0 = monotime()
-  local got, err = auth.fetch(self.config, self.transport, self.tokens)
+  self.fetching = true
+  local ok, got, err = pcall(auth.fetch, self.config, self.transport, self.tokens)
+  self.fetching = false
+  if not ok then error(got, 0) end
   log.emit(self.config, got and "info" or "warn", "token", {
     endpoint = "auth.token", duration = monotime() - t0, ok = got ~= nil,
     http_status = err and err.http_status, kind = err and err.kind,
