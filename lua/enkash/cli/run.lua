@@ -1,11 +1,11 @@
 --- `enkash run FILE.lua`: run an onboarding runbook, once or once per CSV row, resumably.
 -- @module enkash.cli.run
 
-local enkash = require "enkash"
 local args_lib = require "enkash.cli.args"
 local csv = require "enkash.cli.csv"
 local progress = require "enkash.cli.progress"
 local runbook = require "enkash.runbook"
+local session = require "enkash.cli.session"
 local store_lib = require "enkash.runbook.store"
 local cjson = require "cjson.safe"
 
@@ -40,19 +40,9 @@ local spec = {
   results = "value",
 }
 
--- Sandbox timings for runs on the bundled sandbox: quick enough to watch, slow enough to see.
-M.sandbox_opts = { bind_delay = 2, vkyc_step = 1, tnc_accept_delay = 1, settlement_step = 5 }
-
 local function fail(msg, code)
   io.stderr:write("enkash run: ", msg, "\n")
   return code or 1
-end
-
-local function has_credentials()
-  for _, v in ipairs({ "ENKASH_CLIENT_SECRET", "ENKASH_PASSWORD", "ENKASH_BASE_URL" }) do
-    if os.getenv(v) then return true end
-  end
-  return false
 end
 
 local function load_runbook(path)
@@ -71,34 +61,6 @@ local function read_json(path)
   f:close()
   if type(doc) ~= "table" then return nil, path .. ": not a JSON object (" .. tostring(derr) .. ")" end
   return doc
-end
-
--- The client for this run, and a stop function for what was started for it.
-local function make_client(o, say)
-  local env = o.env or os.getenv("ENKASH_ENV") or (not has_credentials() and "sandbox" or nil)
-  if not env then return nil, "credentials are set but no --env (or ENKASH_ENV) is given" end
-  if o["dry-run"] then
-    local opts = {}
-    for k, v in pairs(M.sandbox_opts) do opts[k] = v end
-    local dry = require("enkash.transport.dry_run")
-    local client, err = enkash.new{ env = "sandbox", base_url = "http://dry-run.invalid",
-                                    transport = "sandbox", sandbox_opts = opts }
-    if not client then return nil, tostring(err) end
-    client.transport = dry.new({ sandbox = client.transport.sandbox }, say)
-    return client, function() end
-  end
-  if env == "sandbox" and not os.getenv("ENKASH_BASE_URL") then
-    local nginx = require "enkash.sandbox.nginx"
-    local srv, err = nginx.start{ sandbox_opts = M.sandbox_opts }
-    if not srv then return nil, "cannot start the sandbox: " .. tostring(err) end
-    say("sandbox: started on " .. srv.url)
-    local client, cerr = enkash.new{ env = "sandbox", base_url = srv.url }
-    if not client then srv:stop() return nil, tostring(cerr) end
-    return client, function() client:close() srv:stop() say("sandbox: stopped") end, srv
-  end
-  local client, err = enkash.new{ env = env }
-  if not client then return nil, tostring(err) end
-  return client, function() client:close() end
 end
 
 local function bulk(rb, client, store, o, say, runs_dir)
@@ -177,7 +139,7 @@ function M.run(args)
   end
   local runs_dir = o["runs-dir"] or os.getenv("ENKASH_RUNS_DIR") or ".enkash/runs"
   local store = store_lib.file(runs_dir)
-  local client, stop = make_client(o, say)
+  local client, stop = session.open(o, say)
   if not client then return fail(stop) end
 
   local code
