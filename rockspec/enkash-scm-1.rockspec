@@ -30,6 +30,7 @@ build = {
     ["enkash"] = "lua/enkash/init.lua",
     ["enkash.assumptions"] = "lua/enkash/assumptions.lua",
     ["enkash.auth"] = "lua/enkash/auth.lua",
+    ["enkash.batch"] = "lua/enkash/batch.lua",
     ["enkash.catalogue"] = "lua/enkash/catalogue.lua",
     ["enkash.client"] = "lua/enkash/client.lua",
     ["enkash.config"] = "lua/enkash/config.lua",

@@ -137,6 +137,16 @@ function Client:call(name, params, opts)
   return pipeline.perform(self, row, req, o)
 end
 
+--- Call many endpoints concurrently on this thread (enkash.batch over one libcurl multi).
+-- The token is fetched once first; each call then runs as `self:call(name, params, opts)`.
+-- @tparam table calls a list of `{name, params, opts}`, e.g. `{"device.status", params}`
+-- @tparam[opt] table opts `concurrency` (default 20), `on_done(i, result)` as each finishes
+-- @treturn table results: `results[i] = {payload, response}` or `{nil, err}`
+function Client:batch(calls, opts)
+  local results = require("enkash.batch").calls(self, calls, opts) -- not a tail call: error levels
+  return results
+end
+
 --- Is the wallet usable, and what comes next? The T&C and KYC guides as code.
 -- @tparam table params Get Wallet Details params (enKashCardId; ids default from config)
 -- @treturn table|nil {usable, next = "accept_tnc" | "min_kyc" | "vkyc" | nil, kyc, kyc_level,

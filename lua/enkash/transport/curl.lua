@@ -2,9 +2,14 @@
 -- Implements the transport interface shared by every transport:
 -- `t:request{method, url, headers, body, timeout}` -> `{status, headers, body}` | `nil, err`,
 -- `t:sleep(seconds)`, `t:stats()`, `t:close()`.
+--
+-- Outside a batch it blocks. Inside a task of `enkash.batch` it does not: `request` hands the
+-- request to the batch's `core.multi` (made with the same HTTP options) and yields until it
+-- completes, and `sleep` yields a timer, so the other tasks run meanwhile.
 -- @module enkash.transport.curl
 
 local core = require "enkash.core"
+local batch = require "enkash.batch"
 local errors = require "enkash.errors"
 
 local setmetatable = setmetatable
@@ -13,35 +18,49 @@ local M = {}
 local T = {}
 T.__index = T
 
---- Create a transport from a resolved config.
--- @tparam table cfg resolved config (timeout, connect_timeout, ca_file, proxy, verify, ...)
--- @treturn table transport
-function M.new(cfg)
-  local handle = core.http{
+--- The `core.http` / `core.multi` options for a resolved config.
+-- @tparam table cfg resolved config
+-- @treturn table {ca_file, proxy, verify, timeout, connect_timeout, max_response_bytes, user_agent}
+function M.http_opts(cfg)
+  return {
     ca_file = cfg.ca_file, proxy = cfg.proxy, verify = cfg.verify,
     timeout = cfg.timeout, connect_timeout = cfg.connect_timeout,
     max_response_bytes = cfg.max_response_bytes, user_agent = cfg.user_agent,
   }
-  return setmetatable({ handle = handle, name = "curl" }, T)
 end
 
---- Send one HTTP request.
+--- Create a transport from a resolved config.
+-- @tparam table cfg resolved config (timeout, connect_timeout, ca_file, proxy, verify, ...)
+-- @treturn table transport; `t.http_opts` are its HTTP options (what a batch's multi uses)
+function M.new(cfg)
+  local opts = M.http_opts(cfg)
+  local handle = core.http(opts)
+  return setmetatable({ handle = handle, name = "curl", http_opts = opts }, T)
+end
+
+--- Send one HTTP request (inside a batch task: yields until it completes).
 -- @tparam table req {method, url, headers, body, timeout, connect_timeout}
 -- @treturn table|nil res {status, headers, body}
 -- @treturn table|nil err kind timeout | connect | tls | transport
 function T:request(req)
-  local res, kind, message = self.handle:request(req)
+  local res, kind, message
+  if batch.can_http(self.http_opts) then
+    res, kind, message = batch.http(req)
+  else
+    res, kind, message = self.handle:request(req)
+  end
   if res then return res end
   return nil, errors.new(kind, message, { retryable = kind ~= "tls" })
 end
 
---- Block for `seconds` (outside nginx a blocking sleep is what we want).
+--- Wait `seconds`: blocks outside a batch, yields to the other tasks inside one.
 -- @tparam number seconds
 function T.sleep(_, seconds)
-  core.sleep(seconds)
+  batch.sleep(seconds)
 end
 
---- Counters of the underlying handle: {requests, connects}.
+--- Counters of the blocking handle: {requests, connects} (a batch's requests are counted
+-- by its multi: see `enkash.batch.run`'s `results.stats`).
 -- @treturn table
 function T:stats()
   return self.handle:stats()
