@@ -149,6 +149,46 @@ do
   core.http() -- never closed: __gc closes it
 end
 
+---------------------------------------------------------------- multi
+do
+  raises(function() core.multi("x") end, "multi(x)")
+  -- raises after ca_file/proxy were copied: __gc must free the copies
+  raises(function() core.multi { ca_file = "a", proxy = "b", verify = "no" } end, "multi{verify=no}")
+  raises(function() core.multi { ca_file = "a", max_total_connections = 0 } end, "multi{max_total=0}")
+  raises(function() core.multi { timeout = 0 } end, "multi{timeout=0}")
+
+  local m = core.multi { ca_file = "/nonexistent", proxy = "", user_agent = "vg", max_total_connections = 2 }
+  local a = m:add { url = "http://127.0.0.1:1/", method = "POST", body = "secret body",
+    headers = { Authorization = "Bearer secret", ["X-Empty"] = "" } }
+  local b = m:add { url = "ftp://127.0.0.1:1/" }
+  raises(function() m:add() end, "add()")
+  raises(function() m:add { url = "http://127.0.0.1:1/", method = "A B" } end, "add bad method")
+  -- raises with the first header already in the slot's list: freed at the slot's next use
+  raises(function()
+    m:add { url = "http://127.0.0.1:1/", headers = { ["X-A"] = "ok", ["X-B"] = "a\nb" } }
+  end, "add bad header value")
+  raises(function() m:add { url = "http://127.0.0.1:1/", body = {} } end, "add body={}")
+  raises(function() m:wait(-1) end, "wait(-1)")
+  check(m:pending() == 2, "pending after raising adds")
+  local kinds = {}
+  while m:pending() > 0 do
+    for _, c in ipairs(m:wait(5)) do kinds[c.id] = c.kind end
+  end
+  check(kinds[a] == "connect" and kinds[b] == "transport", "multi failure kinds")
+  check(#m:wait(0) == 0 and #m:wait() == 0, "wait with nothing pending")
+  check(m:stats().requests == 2, "multi stats.requests")
+  check(tostring(m):find("^enkash%.multi"), "multi tostring")
+  m:add { url = "http://127.0.0.1:1/", body = "in flight at close" } -- never waited for
+  m:close()
+  m:close()
+  raises(function() m:add { url = "http://127.0.0.1:1/" } end, "closed add")
+  raises(function() m:wait(0) end, "closed wait")
+  raises(function() m:pending() end, "closed pending")
+  raises(function() m:stats() end, "closed stats")
+  local g = core.multi() -- never closed, with a request done but not reported: __gc frees it
+  g:add { url = "http://127.0.0.1:1/", headers = { Authorization = "Bearer gc" } }
+end
+
 ---------------------------------------------------------------- http against nginx
 -- A real server when nginx is there; TLS via a self-signed cert; lua module for the slow
 -- location when installed. Skipped (with a note) when nginx cannot start.
@@ -218,6 +258,50 @@ with_nginx(function(url, tls_url, cert, have_lua)
     check(res == nil and kind == "transport", "no hidden re-send")
   end
   h:close()
+  -- multi: parallel successes and failures, reuse, no silent resend, close in flight
+  local m = core.multi { timeout = 10, max_total_connections = 4 }
+  local want = {}
+  for i = 1, 8 do
+    want[m:add { url = url .. "/hello", headers = { Authorization = "Bearer t" .. i } }] = "hello"
+  end
+  want[m:add { url = "http://127.0.0.1:1/" }] = "connect"
+  local got = {}
+  while m:pending() > 0 do
+    for _, c in ipairs(m:wait(5)) do got[c.id] = c.res and c.res.body or c.kind end
+  end
+  for id, w in pairs(want) do check(got[id] == w, "multi result " .. id) end
+  check(m:stats().connects <= 4, "multi connections reused")
+  local capped = core.multi { max_response_bytes = 100 }
+  local id = capped:add { url = url .. "/big" }
+  local c = capped:wait(5)[1]
+  check(c.id == id and c.kind == "transport" and c.message == "response larger than 100 bytes", "multi cap")
+  capped:close()
+  if have_lua then
+    local body = string.rep("\0\1\2\255", 10000)
+    id = m:add { method = "POST", url = url .. "/echo", body = body }
+    c = m:wait(5)[1]
+    check(c.id == id and c.res.body == body, "multi binary POST echo")
+    id = m:add { url = url .. "/slow", timeout = 0.3 }
+    c = m:wait(5)[1]
+    check(c.id == id and c.kind == "timeout", "multi timeout")
+    local one = core.multi { max_total_connections = 1 }
+    one:add { url = url .. "/hello" }
+    one:wait(5)
+    id = one:add { method = "POST", url = url .. "/reset", body = "once" } -- reused conn
+    c = one:wait(5)[1]
+    check(c.id == id and c.kind == "transport", "multi: no hidden re-send")
+    one:close()
+    for _ = 1, 3 do m:add { url = url .. "/slow", body = "in flight", headers = { Authorization = "Bearer x" } } end
+    m:add { url = url .. "/hello" }
+    m:wait(0.1) -- the slow ones are in flight (the hello may be reported or not)
+  end
+  m:close() -- aborts what is in flight
+  local g = core.multi()
+  g:add { url = url .. "/hello" }
+  g:add { url = url .. "/hello" }
+  g:wait(0.05)
+  g = nil -- luacheck: ignore 311
+  collectgarbage() -- __gc closes it
   if tls_url then
     local t = core.http { ca_file = cert }
     check(assert(t:request { url = tls_url .. "/hello" }).body == "hello", "https with ca_file")
@@ -226,6 +310,18 @@ with_nginx(function(url, tls_url, cert, have_lua)
     check(res == nil and kind == "tls", "https without ca -> tls")
     check(assert(core.http { verify = false }:request { url = tls_url .. "/hello" }).status == 200,
       "https verify=false")
+    local tm = core.multi { ca_file = cert }
+    local tid = tm:add { url = tls_url .. "/hello" }
+    local tid2 = tm:add { url = tls_url .. "/hello", connect_timeout = 5 }
+    local res_by = {}
+    while tm:pending() > 0 do for _, c in ipairs(tm:wait(5)) do res_by[c.id] = c end end
+    check(res_by[tid].res.body == "hello" and res_by[tid2].res.status == 200, "multi https with ca_file")
+    tm:close()
+    local nm = core.multi()
+    tid = nm:add { url = tls_url .. "/hello" }
+    local tc = nm:wait(5)[1]
+    check(tc.id == tid and tc.kind == "tls", "multi https without ca -> tls")
+    nm:close()
   end
 end)
 
