@@ -314,7 +314,7 @@ with_nginx(function(url, tls_url, cert, have_lua)
     local tid = tm:add { url = tls_url .. "/hello" }
     local tid2 = tm:add { url = tls_url .. "/hello", connect_timeout = 5 }
     local res_by = {}
-    while tm:pending() > 0 do for _, c in ipairs(tm:wait(5)) do res_by[c.id] = c end end
+    while tm:pending() > 0 do for _, d in ipairs(tm:wait(5)) do res_by[d.id] = d end end
     check(res_by[tid].res.body == "hello" and res_by[tid2].res.status == 200, "multi https with ca_file")
     tm:close()
     local nm = core.multi()
