@@ -138,6 +138,10 @@ end
 local Run = {}
 Run.__index = Run
 
+--- Append a record to the run's journal (durable before it returns).
+-- @tparam table rec
+-- @treturn true|nil
+-- @treturn[opt] string err
 function Run:record(rec)
   return self.journal:append(rec)
 end
