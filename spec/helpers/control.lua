@@ -2,15 +2,16 @@
 local cjson = require "cjson"
 local core = require "enkash.core"
 
-local reads = { stats = true, log = true }
+local calls = require("enkash.sandbox.control").calls
 
 --- control(srv, name, args) -> decoded JSON answer (raises on failure: tests want to stop)
 return function(srv, name, args)
   local h = core.http{ ca_file = srv.ca_file }
+  local method = assert(calls[name], "no control call " .. name).method
   local res, kind, msg = h:request{
-    method = reads[name] and "GET" or "POST", url = srv.url .. "/_sandbox/" .. name,
+    method = method, url = srv.url .. "/_sandbox/" .. name,
     headers = { ["Content-Type"] = "application/json" },
-    body = not reads[name] and cjson.encode(args or {}) or nil,
+    body = method == "POST" and cjson.encode(args or {}) or nil,
   }
   h:close()
   assert(res, tostring(kind) .. ": " .. tostring(msg))

@@ -14,12 +14,46 @@ M.creds = {
   client_secret = "spec-client-secret-7f3a9c", username = "6000000099", password = "Spec@Pass#4417",
 }
 
--- Options for sandbox.new that accept M.creds.
+M.card_account_id = "CACTEST01"
+M.otp_code = "123456"
+
+-- Options for sandbox.new that accept M.creds, with one prefunded partner account.
 M.sandbox_opts = {
   partner_id = M.creds.partner_id, client_id = M.creds.client_id,
   client_secret = M.creds.client_secret, users = { [M.creds.username] = M.creds.password },
-  bind_delay = 0,
+  bind_delay = 0, accounts = { [M.card_account_id] = 100000000 }, otp_code = M.otp_code, control = true,
 }
+
+local seq = 0
+--- Params for Create Wallet with a mobile number and PAN no other wallet of the run has.
+function M.wallet_params(extra)
+  seq = seq + 1
+  local p = {
+    email = "user" .. seq .. "@example.com", mobile = string.format("98%08d", seq), title = "Ms",
+    firstName = "Asha", lastName = "Rao", gender = "F",
+    documents = { { docType = "PAN", docNo = string.format("ABCDE%04dF", seq % 10000) } },
+    specialDate = "02-09-1990", address = "12 MG Road", city = "Pune", state = "Maharashtra",
+    pincode = "411001", country = "India",
+  }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
+--- Two usable wallets (T&C accepted, verified), a beneficiary of the first and ₹5,000 in it.
+--- control(srv, name, args) drives the sandbox. Returns {a, b, beneficiary}.
+function M.onboard(client, control, srv)
+  local ids = {}
+  for _, k in ipairs({ "a", "b" }) do
+    local w = assert(client.wallet:create(M.wallet_params()))
+    ids[k] = w.enKashCardId
+    control(srv, "wallet", { enKashCardId = w.enKashCardId, latestTncVersionAccepted = true, verified = true })
+  end
+  local b = assert(client.transfers:add_beneficiary({ enKashCardId = ids.a, beneficiaryName = "Ravi Kumar",
+    accountNumber = "123456789012", ifsc = "HDFC0001234" }))
+  ids.beneficiary = b.beneficiaryId
+  assert(client.wallet:top_up({ enKashCardId = ids.a, amount = "5000.00" }))
+  return ids
+end
 
 --- A fresh copy of the device params with `changes` applied.
 function M.device_with(changes)
