@@ -21,7 +21,7 @@ return {
   -- when neither config nor ENKASH_* variables give them.
   sandbox_credentials = {
     partner_id = "CRSANDBOX1", client_id = "CEKSANDBOX", client_secret = "sandbox-client-secret",
-    username = "6000000001", password = "Sandbox@123",
+    username = "6000000001", password = "Sandbox@123", card_account_id = "CACSANDBOX1",
   },
 
   --- Token refresh margin: the portal says both "5 minutes" and expires_in = 86399, so enkash
