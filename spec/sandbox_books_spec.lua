@@ -757,6 +757,15 @@ describe("sandbox books (in-process)", function()
       assert.matches("boom", n.error)
     end)
 
+    it("the nginx sender parses http URLs itself", function()
+      local parse = require("enkash.sandbox.ngx_sender").parse_url
+      assert.same({ "127.0.0.1", 8080, "/hook?a=1" }, { parse("http://127.0.0.1:8080/hook?a=1") })
+      assert.same({ "example.test", 80, "/" }, { parse("HTTP://example.test") })
+      assert.same({ "::1", 9000, "/?x" }, { parse("http://[::1]:9000?x") })
+      assert.is_nil((parse("https://127.0.0.1/hook")))
+      assert.is_nil((parse("http:///nohost")))
+    end)
+
     describe("default sender, to a receiver under nginx", function()
       local nginx = require "enkash.sandbox.nginx"
       local notify = require "enkash.sandbox.notify"

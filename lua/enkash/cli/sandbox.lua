@@ -3,6 +3,7 @@
 -- @module enkash.cli.sandbox
 
 local nginx = require "enkash.sandbox.nginx"
+local money = require "enkash.money"
 
 local tonumber, tostring, format = tonumber, tostring, string.format
 
@@ -87,6 +88,9 @@ function M.banner(srv, control)
     "  username       " .. user,
     "  password       " .. pass,
   }
+  for id, paise in pairs(d.accounts) do
+    lines[#lines + 1] = format("  card_account   %s (prefunded: Rs %s)", id, money.text(paise))
+  end
   if srv.ca_file then lines[#lines + 1] = "  ca_file        " .. srv.ca_file end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "  (public sandbox test values, not Enkash credentials)"

@@ -13,7 +13,7 @@ local ledger = require "enkash.sandbox.ledger"
 local money = require "enkash.money"
 local json = require "enkash.json"
 
-local type, pairs, tostring = type, pairs, tostring
+local pairs, tostring = pairs, tostring
 
 local M = {}
 
@@ -144,12 +144,5 @@ end
 M.controls = {
   ledger = { method = "GET", fn = ledger_call },
 }
-
---- Is `v` a non-empty string? (request values may be numbers or tables)
--- @param v
--- @treturn boolean
-function M.is_text(v)
-  return type(v) == "string" and v ~= ""
-end
 
 return M

@@ -47,7 +47,7 @@ local function debit(sb, body)
   if not ok then return nil, err end
   otp.use(o)
   local st = sb.state
-  local rec = { reference = ref, txn_id = ids.fresh(sb.core, "EKT", 12, st.loads), wallet = w.id,
+  local rec = { reference = ref, txn_id = ids.upper(sb.core, "EKT", 12), wallet = w.id,
                 merchant = merchant, amount = paise, status = "PENDING", since = sb.clock() }
   books.claim(sb, ref, "merchant")
   st.settlements[ref] = rec
