@@ -28,16 +28,35 @@ describe("bin/enkash", function()
     assert.matches("%-%-port", out)
   end)
 
-  it("runs the demo: a device bound over HTTP against the nginx sandbox", function()
-    local ok, out = run("lua5.4 " .. os.getenv("PWD") .. "/bin/enkash demo", "/")
+  it("runs the demo: the full onboarding runbook over HTTP against the nginx sandbox", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local ok, out = run("lua5.4 " .. os.getenv("PWD") .. "/bin/enkash demo", dir)
     assert.is_true(ok, out)
-    assert.matches("%[1/3%] token%s+ok, enkash%.token%(bearer", out)
-    assert.matches("%[2/3%] generate%s+status Pending", out)
+    assert.matches("sandbox: started on http://127%.0%.0%.1:%d+", out)
+    for k, step in ipairs({ "bind device", "T&C gate", "create wallet", "activation gate", "opening top%-up",
+                            "send OTP", "VKYC link", "KYC full" }) do
+      assert.matches("%[" .. k .. "/8%] " .. step .. "[ %.]+done", out)
+    end
+    assert.matches("status=Bound", out)
+    assert.matches("kyc=FULL_KYC", out)
+    assert.matches("run [%d%-a-f]+: ok", out)
+    assert.is_nil(out:find("9674603714", 1, true))
+    assert.matches("sandbox: stopped", out)
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("runs examples/bind_device.lua against a sandbox", function()
+    local srv = assert(require("enkash.sandbox.nginx").start{ sandbox_opts = { bind_delay = 0.5 } })
+    local ok, out = run("ENKASH_ENV=sandbox ENKASH_BASE_URL=" .. srv.url .. " LUA_PATH_5_4='"
+      .. os.getenv("PWD") .. "/lua/?.lua;" .. os.getenv("PWD") .. "/lua/?/init.lua;;' LUA_CPATH_5_4='"
+      .. os.getenv("PWD") .. "/build/lua5.4/?.so;;' lua5.4 examples/bind_device.lua")
+    srv:stop()
+    assert.is_true(ok, out)
     assert.matches("%[3/3%] status%s+%.*Bound after %d+ polls", out)
     assert.matches("bound to mobile 96XXXXXX14", out)
-    assert.is_nil(out:find("9674603714", 1, true))
     assert.matches("over 1 TCP connection", out)
-    assert.matches("sandbox: stopped", out)
   end)
 end)
 

@@ -15,7 +15,7 @@ local function short(result)
   end
   table.sort(keys)
   local out = {}
-  for i = 1, math.min(#keys, 3) do
+  for i = 1, math.min(#keys, 2) do
     local v = tostring(result[keys[i]])
     if #v > 40 then v = v:sub(1, 37) .. "..." end
     out[#out + 1] = keys[i] .. "=" .. v
@@ -25,11 +25,13 @@ end
 
 --- A human event printer: `[k/n] name ... status  elapsed  summary`.
 -- @tparam file out where to write (io.stdout)
+-- @tparam[opt] boolean own_lines start each step on a line of its own (other output, such as
+-- a dry run's requests, goes between)
 -- @treturn function on_event
-function M.human(out)
+function M.human(out, own_lines)
   return function(e)
     if e.event == "start" then
-      out:write(format("[%d/%d] %-22s ", e.k, e.n, e.name))
+      out:write(format("[%d/%d] %-22s%s", e.k, e.n, e.name, own_lines and "\n" or " "))
       out:flush()
     elseif e.event == "poll" then
       out:write(".")

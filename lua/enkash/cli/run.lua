@@ -138,7 +138,8 @@ function M.run(args)
     say = function(line) io.stdout:write(json.encode({ event = "message", text = line }), "\n") end
   end
   local runs_dir = o["runs-dir"] or os.getenv("ENKASH_RUNS_DIR") or ".enkash/runs"
-  local store = store_lib.file(runs_dir)
+  -- A dry run leaves no journal behind: there is nothing to resume.
+  local store = o["dry-run"] and store_lib.memory() or store_lib.file(runs_dir)
   local client, stop = session.open(o, say)
   if not client then return fail(stop) end
 
@@ -150,7 +151,7 @@ function M.run(args)
     local summary = runbook.run(rb, {
       client = client, store = store, input = input, run_id = o.resume or o["run-id"],
       resume = o.resume ~= nil,
-      on_event = o.json and progress.json(io.stdout) or progress.human(io.stdout),
+      on_event = o.json and progress.json(io.stdout) or progress.human(io.stdout, o["dry-run"]),
     })
     if not o.json then say("\n" .. progress.summary(summary)) end
     if not o.json and not o["dry-run"] then

@@ -84,4 +84,48 @@ function File:exists(run_id)
   return f ~= nil
 end
 
+local Memory = {}
+Memory.__index = Memory
+
+local MemJournal = {}
+MemJournal.__index = MemJournal
+
+--- Append a record (kept in memory).
+-- @tparam table rec
+-- @treturn true
+function MemJournal:append(rec)
+  self.list[#self.list + 1] = rec
+  return true
+end
+
+--- Every record, in append order.
+-- @treturn table
+function MemJournal:records()
+  return self.list
+end
+
+--- Nothing to close.
+function MemJournal.close() end
+
+--- A store that keeps journals in memory: for dry runs and tests, not for resuming.
+-- @treturn table store
+function M.memory()
+  return setmetatable({ runs = {} }, Memory)
+end
+
+--- Open (or create) the in-memory journal of `run_id`.
+-- @tparam string run_id
+-- @treturn table journal
+function Memory:open(run_id)
+  self.runs[run_id] = self.runs[run_id] or setmetatable({ list = {} }, MemJournal)
+  return self.runs[run_id]
+end
+
+--- Does a journal exist for `run_id`?
+-- @tparam string run_id
+-- @treturn boolean
+function Memory:exists(run_id)
+  return self.runs[run_id] ~= nil
+end
+
 return M

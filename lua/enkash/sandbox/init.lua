@@ -27,6 +27,7 @@ local books = require "enkash.sandbox.books"
 local limits = require "enkash.sandbox.limits"
 local fields = require "enkash.sandbox.fields"
 local vkyc = require "enkash.sandbox.vkyc"
+local wallet = require "enkash.sandbox.wallet"
 local merchant = require "enkash.sandbox.merchant"
 
 local type, pairs, next, setmetatable = type, pairs, next, setmetatable
@@ -52,12 +53,13 @@ M.defaults = {
   control = false,          -- the control API over HTTP (sb:control always works)
   -- Partner accounts and their prefunded balances in paise (₹10,00,000); given accounts
   -- replace this one.
-  accounts = { [creds.card_account_id or "CACSANDBOX1"] = 100000000 },
+  accounts = { [creds.card_account_id] = 100000000 },
   limits = limits.defaults, -- per KYC level, paise; a partial table is laid over these
   otp_code = "123456",      -- every OTP's code (the sandbox sends no SMS; the documented example)
   otp_ttl = 300,            -- seconds an OTP stays valid
   settlement_step = 60,     -- seconds per settlement step; false = control calls only
   vkyc_step = 5,            -- seconds per VKYC step; false = control calls only
+  tnc_accept_delay = false, -- seconds until a new wallet's T&C counts as accepted; false = control
   webhook_url = false,      -- where Payment Notify requests go; false = nowhere
   -- webhook_secret: the checksum's secret, default client_secret
   -- sender: function(msg, done) delivering webhooks (enkash.sandbox.notify)
@@ -120,6 +122,7 @@ end
 --- Bring every clock-driven record up to the present: settlements and VKYC sessions step on
 -- (device bindings and OTPs are checked against the clock where they are read).
 function Sandbox:tick()
+  wallet.tick(self)
   vkyc.tick(self)
   merchant.tick(self)
 end

@@ -54,6 +54,7 @@ M.config = {
     "a string of 4 to 8 digits" end,
   otp_ttl = function(v) return is_number(v) and v > 0, "a number of seconds > 0" end,
   settlement_step = step,
+  tnc_accept_delay = step, -- seconds after creation until a wallet's T&C counts as accepted
   vkyc_step = step,
   webhook_url = function(v)
     return v == false or v == "" or (type(v) == "string" and match(v, "^https?://[^/%s]+") ~= nil),

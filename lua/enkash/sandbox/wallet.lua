@@ -47,18 +47,41 @@ local function create(sb, body)
   local msg = books.check_ids(sb, body)
   if msg then return nil, msg end
   local st = sb.state
-  if st.mobiles[body.mobile] then return nil, M.DUPLICATE_MOBILE end
+  local existing = st.wallets[st.mobiles[body.mobile] or ""]
+  if existing then
+    -- Assumption: the same person (mobile and PAN) created again is a replay and gets the
+    -- wallet back, so a client that lost the first answer can ask again; anyone else is refused.
+    local pan = body.documents and body.documents[1] and body.documents[1].docNo
+    if pan and pan == existing.pan then
+      return { enKashCardId = existing.id, cardAccountId = existing.account, walletId = existing.wallet_id,
+               kycStatus = existing.kyc, latestTncVersionAccepted = existing.tnc }
+    end
+    return nil, M.DUPLICATE_MOBILE
+  end
   local id = ids.fresh(sb.core, "EKC", 7, st.wallets)
   local w = {
     id = id, wallet_id = ids.upper(sb.core, "EKW", 9), account = body.cardAccountId,
-    kyc = "MIN_KYC", tnc = false, verified = false, loads = {},
+    kyc = "MIN_KYC", tnc = false, verified = false, loads = {}, created = sb.clock(),
   }
   for _, k in ipairs(profile) do w[k] = body[k] end
+  w.pan = body.documents and body.documents[1] and body.documents[1].docNo
   st.wallets[id] = w
   st.mobiles[body.mobile] = id
   ledger.open(st.ledger, books.wallet_name(id), true)
   return { enKashCardId = id, cardAccountId = w.account, walletId = w.wallet_id, kycStatus = w.kyc,
            latestTncVersionAccepted = false }
+end
+
+--- Accept the T&C of wallets older than opts.tnc_accept_delay seconds: the sandbox's stand-in
+-- for the user finishing the T&C redirect flow, whose URL and return are not documented.
+-- @tparam table sb
+function M.tick(sb)
+  local delay = sb.opts.tnc_accept_delay
+  if not delay then return end
+  local now = sb.clock()
+  for _, w in pairs(sb.state.wallets) do
+    if not w.tnc and w.created and now >= w.created + delay then w.tnc = true end
+  end
 end
 
 -- wallet.update: change profile fields, only before the creation OTP was verified.

@@ -45,7 +45,7 @@ function T:request(req)
       shown = " " .. json.encode(redact.table(form_fields(req.body)))
     end
   end
-  self.print(("would send %s %s%s"):format(req.method, redact.text(path), shown))
+  self.print(("      would send %s %s%s"):format(req.method, redact.text(path), shown))
   return self.inner:request(req)
 end
 
