@@ -24,7 +24,7 @@ DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5
   lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
   nginx libnginx-mod-http-lua lua-resty-core valgrind curl
 
-.PHONY: all core deps env demo test clean help
+.PHONY: all core deps env demo test bench clean help
 
 all: core
 
@@ -65,11 +65,16 @@ test: deps
 	@$(MAKE) -s core
 	@sh tools/test.sh
 
+bench: deps
+	@$(MAKE) -s core
+	@lua5.4 bench/run.lua
+
 clean:
 	rm -rf build
 
 help:
 	@echo "make demo   build, install what is missing, bind a device against the bundled sandbox"
 	@echo "make test   the same set-up, then luacheck, busted (Lua 5.4 and LuaJIT), C checks under valgrind"
+	@echo "make bench  benchmarks side by side with their baselines; ratios in bench/results.json"
 	@echo "make deps   install missing Debian packages (prints the apt-get line when not root)"
 	@echo "make env    print LUA_PATH/LUA_CPATH exports: eval \"\$$(make -s env)\""
