@@ -13,6 +13,7 @@ local log = require "enkash.log"
 local onboarding = require "enkash.onboarding"
 local pipeline = require "enkash.pipeline"
 local reconcile = require "enkash.reconcile"
+local retry = require "enkash.retry"
 
 local setmetatable, type, tostring, pairs = setmetatable, type, tostring, pairs
 local monotime = core.monotime
@@ -90,7 +91,15 @@ function Client:access_token()
   end
   local t0 = monotime()
   self.fetching = true
-  local ok, got, err = pcall(auth.fetch, self.config, self.transport, self.tokens)
+  -- Transient failures (refused, timeout, 5xx) are retried like a read; refused credentials
+  -- (kind auth) never are: Enkash locks an account after 3 failures.
+  local ok, got, err
+  local cfg = self.config
+  for attempt = 1, 1 + cfg.retries do
+    ok, got, err = pcall(auth.fetch, cfg, self.transport, self.tokens)
+    if not ok or got or err.kind == "auth" or not retry.transient(err) or attempt > cfg.retries then break end
+    self.transport:sleep(retry.delay(cfg, attempt, err))
+  end
   self.fetching = false
   if not ok then error(got, 0) end
   log.emit(self.config, got and "info" or "warn", "token", {

@@ -35,13 +35,39 @@ local types = {
   retries = "number", retry_base = "number", retry_cap = "number", retry_after_max = "number",
   reconcile_delay = "number", max_sends = "number", status_failed = "table",
   not_found_pattern = "string", duplicate_pattern = "string", kyc_field = "string",
+  allow_insecure_http = "boolean", deadline = "number", log_level = "string",
+  ngx_shared_dict = "string",
 }
+
+--- Log levels, lowest first.
+M.log_levels = { debug = 1, info = 2, warn = 3, error = 4 }
+
+
 
 -- Defaults that are policy, not assumptions (DESIGN.md: backoff from 0.5 s, capped at 5 s).
 local policy = { retries = 2, retry_base = 0.5, retry_cap = 5, retry_after_max = 30 }
 
 local function bad(msg, field)
   return nil, errors.new("validation", "config: " .. msg, { field = field })
+end
+
+-- Loopback hosts, where plain http is fine (the sandbox, tests); anything else needs https.
+local function loopback(url)
+  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)")
+  if not host then return false end
+  host = host:lower()
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- TLS policy: https for every host that is not loopback, unless allow_insecure_http.
+local function check_scheme(cfg, key)
+  local url = cfg[key]
+  local scheme = url:match("^(%a+)://")
+  if scheme ~= "http" and scheme ~= "https" then return bad(key .. " must be an http(s) URL", key) end
+  if scheme == "http" and not loopback(url) and not cfg.allow_insecure_http then
+    return bad(key .. " must use https for a host that is not loopback (or set allow_insecure_http)", key)
+  end
+  return true
 end
 
 local function from_env(key, raw)
@@ -126,6 +152,20 @@ function M.resolve(user)
   end
   if cfg.max_sends < 1 then return bad("max_sends must be >= 1", "max_sends") end
   cfg.routes = cfg.routes or {}
+  cfg.log_level = cfg.log_level or "info"
+  if not M.log_levels[cfg.log_level] then
+    return bad("log_level must be debug, info, warn or error", "log_level")
+  end
+  if cfg.deadline ~= nil and (cfg.deadline ~= cfg.deadline or cfg.deadline <= 0) then
+    return bad("deadline must be > 0", "deadline")
+  end
+  -- The in-process sandbox and dry runs never open a socket: no scheme policy to apply.
+  if cfg.transport ~= "sandbox" then
+    for _, key in ipairs({ "base_url", "auth_url" }) do
+      local ok, err = check_scheme(cfg, key)
+      if not ok then return nil, err end
+    end
+  end
   return cfg
 end
 

@@ -1,7 +1,9 @@
 --- Error objects: every runtime failure of the SDK is `nil, err` with `err` built here.
 -- `err.kind` is one of the kinds below; `message` never holds a secret, a token, a password
--- or a full mobile/PAN/account number (callers pass redacted text only).
+-- or a full mobile/PAN/account number: callers never put secrets in, and PII is masked here.
 -- @module enkash.errors
+
+local redact = require "enkash.redact"
 
 local setmetatable, tostring, type = setmetatable, tostring, type
 local concat = table.concat
@@ -37,7 +39,8 @@ end
 -- @treturn table err
 function M.new(kind, message, fields)
   if not M.kinds[kind] then error("unknown error kind: " .. tostring(kind), 2) end
-  local e = { kind = kind, message = message, retryable = false }
+  -- Redaction happens here for every message, whatever built it (enkash.redact, one place).
+  local e = { kind = kind, message = redact.text(message), retryable = false }
   if type(fields) == "table" then
     for k, v in pairs(fields) do e[k] = v end
   end

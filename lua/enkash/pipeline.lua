@@ -92,6 +92,7 @@ function M.send(client, row, req, opts)
   log.emit(cfg, err and "warn" or "info", "request", {
     endpoint = row.name, duration = monotime() - t0, http_status = res and res.status,
     response_code = err and err.response_code, kind = err and err.kind, attempt = opts.attempt,
+    reference = row.reference and validate.value(req.fields, row.reference) or nil,
   })
   if err then return nil, err end
   if payload == nil then payload = {} end
@@ -99,16 +100,19 @@ function M.send(client, row, req, opts)
 end
 
 --- Send with the retry policy: reads and status calls retry transient failures, other calls
--- only failures that prove nothing was processed (refused connection, 429).
+-- only failures that prove nothing was processed (refused connection, 429); never past the
+-- overall deadline (opts.deadline or config.deadline, seconds from the first attempt).
 -- @tparam table client
 -- @tparam table row
 -- @tparam table req
--- @tparam table opts per-call options: timeout, retries
+-- @tparam table opts per-call options: timeout, retries, deadline
 -- @return payload
 -- @treturn table response or err
 function M.perform(client, row, req, opts)
   local cfg = client.config
   local attempts = 1 + (opts.retries or cfg.retries)
+  local deadline = opts.deadline or cfg.deadline
+  local give_up_at = deadline and (monotime() + deadline)
   local payload, res
   for attempt = 1, attempts do
     opts.attempt = attempt
@@ -116,7 +120,11 @@ function M.perform(client, row, req, opts)
     if payload then return payload, res end
     local may = row.idempotent and retry.transient(res) or retry.not_processed(res)
     if not may or attempt == attempts then break end
-    client.transport:sleep(retry.delay(cfg, attempt, res))
+    local delay = retry.delay(cfg, attempt, res)
+    if give_up_at and monotime() + delay >= give_up_at then break end
+    log.emit(cfg, "debug", "retry", { endpoint = row.name, attempt = attempt, delay = delay, kind = res.kind,
+                                      http_status = res.http_status })
+    client.transport:sleep(delay)
   end
   return nil, res
 end

@@ -10,6 +10,7 @@
 
 local core = require "enkash.core"
 local errors = require "enkash.errors"
+local log = require "enkash.log"
 local pipeline = require "enkash.pipeline"
 local retry = require "enkash.retry"
 local validate = require "enkash.validate"
@@ -88,6 +89,8 @@ function M.call(client, row, req, ref, opts)
   -- Ask the status endpoint; returns a final answer, or nothing when a (re)send may go.
   local function settle()
     local verdict, st_payload, st_res = lookup(client, row, req.fields)
+    log.emit(cfg, "warn", "reconcile", { endpoint = row.name, reference = ref, verdict = verdict,
+                                         cause = err and err.kind or "resumed" })
     if verdict == "applied" then
       st_res.reference, st_res.reconciled, st_res.cause = ref, true, err and err.kind
       return true, st_payload, st_res

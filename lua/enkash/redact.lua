@@ -21,7 +21,8 @@ end
 function M.text(s)
   if type(s) ~= "string" then return s end
   s = gsub(s, "%f[%w]%u%u%u%u%u(%d%d%d%d)%u%f[%W]", "XXXXX%1X")
-  s = gsub(s, "%f[%d]%d%d%d%d%d%d%d%d%d%d+%f[%D]", function(run)
+  -- Whole words only: a reference such as ENK1234567890ABC is an id, not an account number.
+  s = gsub(s, "%f[%w]%d%d%d%d%d%d%d%d%d%d+%f[%W]", function(run)
     if #run == 10 then -- Keys whose values are never shown at all, and keys holding PII masked by kind.
 local secret_keys = {
   password = true, client_secret = true, otp = true, access_token = true, accessToken = true,
