@@ -127,7 +127,7 @@ function M.run(args)
   local rb
   rb, err = load_runbook(o[1])
   if not rb then return fail(err, 2) end
-  local input = {}
+  local input -- nil unless --input: a resumed run takes its input from the journal
   if o.input then
     input, err = read_json(o.input)
     if not input then return fail(err, 2) end
