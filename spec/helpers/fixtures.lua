@@ -71,9 +71,11 @@ function M.config(url, extra)
   return cfg
 end
 
+-- Secrets and full PII the suite uses: none may appear in any error message or log line.
 M.secrets = {
   M.creds.client_secret, M.creds.password, M.device.mobileNumber, M.device.deviceImei,
   "sandbox-client-secret", "Sandbox@123",
+  "CPNPN9971R", "123456789012", "6000091111", -- PAN, account number, mobile of the examples
 }
 
 return M
