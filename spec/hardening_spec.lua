@@ -22,7 +22,7 @@ describe("TLS policy", function()
     assert.is_nil(c)
     assert.equals("base_url", err.field)
     assert.matches("https", err.message)
-    _, err = cfg({ env = "production", base_url = "https://api.example.com", auth_url = "http://a.example.com/t" })
+    c, err = cfg({ env = "production", base_url = "https://api.example.com", auth_url = "http://a.example.com/t" })
     assert.equals("auth_url", err.field)
   end)
 
