@@ -23,6 +23,7 @@ describe("TLS policy", function()
     assert.equals("base_url", err.field)
     assert.matches("https", err.message)
     c, err = cfg({ env = "production", base_url = "https://api.example.com", auth_url = "http://a.example.com/t" })
+    assert.is_nil(c)
     assert.equals("auth_url", err.field)
   end)
 
