@@ -19,14 +19,22 @@ M.kinds = {
 local Error = {}
 Error.__index = Error
 
+-- Numbers decoded from JSON may be floats (1.0): print whole ones as integers.
+local function num(v)
+  if type(v) == "number" and v == math.floor(v) and v > -1e15 and v < 1e15 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
+
 --- Text form: `enkash <kind> error: <message> [endpoint=..., http_status=..., ...]`.
 function Error.__tostring(e)
   local extra = {}
   if e.endpoint then extra[#extra + 1] = "endpoint=" .. e.endpoint end
   if e.field then extra[#extra + 1] = "field=" .. e.field end
-  if e.http_status then extra[#extra + 1] = "http_status=" .. tostring(e.http_status) end
-  if e.response_code ~= nil then extra[#extra + 1] = "response_code=" .. tostring(e.response_code) end
-  if e.code ~= nil then extra[#extra + 1] = "code=" .. tostring(e.code) end
+  if e.http_status then extra[#extra + 1] = "http_status=" .. num(e.http_status) end
+  if e.response_code ~= nil then extra[#extra + 1] = "response_code=" .. num(e.response_code) end
+  if e.code ~= nil then extra[#extra + 1] = "code=" .. num(e.code) end
   local s = "enkash " .. e.kind .. " error: " .. tostring(e.message)
   if #extra > 0 then s = s .. " [" .. concat(extra, ", ") .. "]" end
   return s
