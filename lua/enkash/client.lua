@@ -25,7 +25,22 @@ Client.__index = Client
 local transports = {
   curl = function(cfg) return require("enkash.transport.curl").new(cfg) end,
   sandbox = function(cfg) return require("enkash.transport.sandbox").new(cfg) end,
+  ngx = function(cfg) return require("enkash.transport.ngx").new(cfg) end,
 }
+
+-- Inside nginx, with `ngx_shared_dict`, the token lives in that lua_shared_dict, shared by
+-- every worker (enkash.ngx.tokens); elsewhere in the C token store, per client.
+local function token_store(cfg)
+  if cfg.ngx_shared_dict and require("enkash.transport.ngx").inside_nginx() then
+    local ok, store = pcall(require("enkash.ngx.tokens").new, cfg.ngx_shared_dict, cfg)
+    if not ok then
+      return nil, errors.new("validation", "config: lua_shared_dict " .. cfg.ngx_shared_dict
+        .. " is not declared in nginx.conf", { field = "ngx_shared_dict" })
+    end
+    return store
+  end
+  return core.token_store()
+end
 
 -- A group (client.device, ...) is a table of methods that forward to Client.call.
 local function make_groups(client)
@@ -53,7 +68,8 @@ function M.new(user_config)
   local cfg, err = config.resolve(user_config)
   if not cfg then return nil, err end
   local transport = cfg.transport
-  if transport == nil then transport = "curl" end
+  -- Inside nginx the cosocket transport, never a blocking libcurl call; curl elsewhere.
+  if transport == nil then transport = require("enkash.transport.ngx").inside_nginx() and "ngx" or "curl" end
   if type(transport) == "string" then
     local make = transports[transport]
     if not make then
@@ -61,8 +77,11 @@ function M.new(user_config)
     end
     transport = make(cfg)
   end
+  local tokens
+  tokens, err = token_store(cfg)
+  if not tokens then return nil, err end
   local client = setmetatable({
-    config = cfg, transport = transport, tokens = core.token_store(), token_type = "bearer",
+    config = cfg, transport = transport, tokens = tokens, token_type = "bearer",
   }, Client)
   make_groups(client)
   return client
@@ -80,7 +99,8 @@ local TokenInfo = {
 -- @treturn table|nil err
 function Client:access_token()
   local info = self.tokens:info()
-  local token = info.present and self.tokens:get(auth.margin(self.config, info.lifetime))
+  local margin = info.present and auth.margin(self.config, info.lifetime)
+  local token = margin and self.tokens:get(margin)
   if token then return token end
   -- Single flight: while one task of a batch fetches (its request yields), the others wait
   -- for that token instead of each fetching their own.
@@ -88,6 +108,13 @@ function Client:access_token()
     while self.fetching do self.transport:sleep(0.005) end
     token = self.tokens:get(0)
     if token then return token end
+  end
+  -- A store shared by processes (enkash.ngx.tokens: nginx workers) has its own single flight:
+  -- one worker fetches, the others wait for its token (or its error).
+  local shared = self.tokens.lock ~= nil
+  if shared then
+    local got, lock_err = self.tokens:lock(margin or 0)
+    if got ~= true then return got, lock_err end
   end
   local t0 = monotime()
   self.fetching = true
@@ -101,6 +128,7 @@ function Client:access_token()
     self.transport:sleep(retry.delay(cfg, attempt, err))
   end
   self.fetching = false
+  if shared then self.tokens:unlock(ok and not got and err or nil) end
   if not ok then error(got, 0) end
   log.emit(self.config, got and "info" or "warn", "token", {
     endpoint = "auth.token", duration = monotime() - t0, ok = got ~= nil,
@@ -135,6 +163,15 @@ end
 function Client:call(name, params, opts)
   local row = catalogue.resolve(name, self.config.routes)
   if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
+  -- A transport that can tell a call is impossible now (ngx: an nginx phase without
+  -- cosockets) says so before anything is sent, reconciled or slept on.
+  if self.transport.check then
+    local usable, why = self.transport:check()
+    if not usable then
+      why.endpoint = name
+      return nil, why
+    end
+  end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   params = params or {}

@@ -1,0 +1,375 @@
+--- A small HTTP/1.1 client over nginx cosockets: the default engine of the ngx transport.
+-- Needs only Debian's nginx + libnginx-mod-http-lua (+ lua-resty-core): every socket
+-- operation yields to nginx, so the worker serves other requests meanwhile.
+--
+--     local http = require "enkash.ngx.http"
+--     local res, kind, message = http.request({ method = "GET", url = "https://host/path",
+--       headers = {}, timeout = 30, connect_timeout = 5 }, { verify = true })
+--     -- res = {status, headers (lower-cased names), body} | nil, kind, message
+--
+-- - Connections are pooled per scheme, host, port and verification mode (`setkeepalive`).
+-- - TLS goes through `sslhandshake` with verification on unless `opts.verify == false`;
+--   the CA certificates are nginx's `lua_ssl_trusted_certificate` (a cosocket cannot take a
+--   CA file per call), the chain depth `lua_ssl_verify_depth`.
+-- - Bodies framed by Content-Length, chunked transfer coding, or the end of the connection,
+--   capped at `opts.max_response_bytes` (headers count towards the cap too).
+-- - `timeout` bounds the whole exchange (as libcurl's does), `connect_timeout` the connect.
+-- - Failure kinds are the curl transport's: timeout | connect | tls | transport. A request
+--   is never sent twice: a reused connection that dies before any answer is a "transport"
+--   failure (the request may have been received), as the C core reports it.
+-- LuaJIT inside nginx only (it calls `ngx.*`); loading the module elsewhere is harmless.
+-- @module enkash.ngx.http
+
+-- luacheck: read globals ngx
+
+local type, tostring, tonumber, pairs = type, tostring, tonumber, pairs
+local format, lower, match, find, sub = string.format, string.lower, string.match, string.find,
+  string.sub
+local concat = table.concat
+local min, floor = math.min, math.floor
+
+local M = {}
+
+--- Module version.
+M._VERSION = "0.1.0"
+--- Seconds an idle pooled connection is kept.
+M.keepalive_timeout = 30
+--- Idle connections kept per pool (per worker).
+M.pool_size = 64
+--- Default cap on a response (headers + body), in bytes (8 MiB, as the curl transport).
+M.max_response_bytes = 8 * 1024 * 1024
+--- Default User-Agent.
+M.user_agent = "enkash-ngx/" .. M._VERSION
+--- Most header lines accepted in one response.
+M.max_header_lines = 200
+
+local DEFAULT_PORT = { http = 80, https = 443 }
+
+--- Split an http(s) URL.
+-- @tparam string url
+-- @treturn string|nil scheme "http" or "https" (nil: not a URL this client speaks)
+-- @treturn string host (IPv6 without brackets)
+-- @treturn number port
+-- @treturn string path with its query ("/" when empty)
+function M.parse_url(url)
+  if type(url) ~= "string" then return nil end
+  local scheme, rest = match(url, "^(%a[%w+.-]*)://(.*)$")
+  scheme = scheme and lower(scheme)
+  if scheme ~= "http" and scheme ~= "https" then return nil end
+  local authority, path = match(rest, "^([^/?#]*)([^#]*)")
+  if not authority or authority == "" or find(authority, "@", 1, true) then return nil end
+  local host, port = match(authority, "^%[([%x:.]+)%]:?(%d*)$")
+  if not host then host, port = match(authority, "^([^:]+):?(%d*)$") end
+  if not host then return nil end
+  port = port ~= "" and tonumber(port) or DEFAULT_PORT[scheme]
+  if port < 1 or port > 65535 then return nil end
+  if path == "" then
+    path = "/"
+  elseif sub(path, 1, 1) == "?" then
+    path = "/" .. path
+  end
+  return scheme, host, port, path
+end
+
+local function is_ip(host)
+  return match(host, "^%d+%.%d+%.%d+%.%d+$") ~= nil or find(host, ":", 1, true) ~= nil
+end
+
+local function host_header(scheme, host, port)
+  local h = find(host, ":", 1, true) and ("[" .. host .. "]") or host
+  if port ~= DEFAULT_PORT[scheme] then h = h .. ":" .. port end
+  return h
+end
+
+-- The request head. Header names and values must not hold line breaks (misuse: raises).
+local function request_head(req, scheme, host, port, path, opts)
+  local method = req.method or "GET"
+  if type(method) ~= "string" or not match(method, "^%u+$") then
+    error("enkash.ngx.http: method must be an upper-case HTTP method", 3)
+  end
+  local lines = { method .. " " .. path .. " HTTP/1.1", "Host: " .. host_header(scheme, host, port) }
+  local has_ua = false
+  for k, v in pairs(req.headers or {}) do
+    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+      error("enkash.ngx.http: headers must map names to strings", 3)
+    end
+    v = tostring(v)
+    if find(k, "[%c: ]") or find(v, "[\r\n]") then
+      error("enkash.ngx.http: header names and values must not hold line breaks", 3)
+    end
+    local lk = lower(k)
+    -- framing and the connection are this client's business
+    if lk ~= "host" and lk ~= "content-length" and lk ~= "transfer-encoding" and lk ~= "connection" then
+      if lk == "user-agent" then has_ua = true end
+      lines[#lines + 1] = k .. ": " .. v
+    end
+  end
+  if not has_ua then lines[#lines + 1] = "User-Agent: " .. (opts.user_agent or M.user_agent) end
+  local body = req.body
+  if body ~= nil and type(body) ~= "string" then error("enkash.ngx.http: body must be a string", 3) end
+  if body or method == "POST" or method == "PUT" or method == "PATCH" then
+    lines[#lines + 1] = "Content-Length: " .. #(body or "")
+  end
+  return concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")
+end
+
+-- One exchange's state: the socket, the deadline, the byte budget.
+local function remaining_ms(x)
+  return floor((x.deadline - ngx.now()) * 1000)
+end
+
+local function fail(x, kind, message)
+  if x.sock then x.sock:close() end
+  x.sock = nil
+  return nil, kind, message
+end
+
+local function io_fail(x, err, what)
+  if err == "timeout" then
+    return fail(x, "timeout", format("operation timed out after %d ms while %s",
+      floor(x.timeout * 1000), what))
+  end
+  return fail(x, "transport", what .. " failed: " .. tostring(err))
+end
+
+-- receive(pattern) within the overall deadline.
+local function receive(x, pattern)
+  local left = remaining_ms(x)
+  if left <= 0 then return nil, "timeout" end
+  x.sock:settimeout(left)
+  return x.sock:receive(pattern)
+end
+
+local function too_large(x)
+  return fail(x, "transport", "response larger than " .. x.cap .. " bytes")
+end
+
+local function spend(x, n)
+  x.used = x.used + n
+  return x.used <= x.cap
+end
+
+-- Status line and header lines. Returns status, headers, http minor version, or fails.
+local function read_head(x)
+  while true do
+    local line, err = receive(x, "*l")
+    if not line then
+      if err == "closed" and x.reused then
+        return fail(x, "transport", "connection closed before a response; the request may have been received")
+      end
+      if err == "closed" then return fail(x, "transport", "Empty reply from server") end
+      return io_fail(x, err, "reading the status line")
+    end
+    local minor, status = match(line, "^HTTP/1%.(%d) (%d%d%d)")
+    if not status then return fail(x, "transport", "Unsupported HTTP version in response") end
+    status = tonumber(status)
+    if not spend(x, #line + 2) then return too_large(x) end
+    local headers, n = {}, 0
+    while true do
+      local h
+      h, err = receive(x, "*l")
+      if not h then return io_fail(x, err, "reading the response headers") end
+      if h == "" then break end
+      n = n + 1
+      if n > M.max_header_lines or not spend(x, #h + 2) then return too_large(x) end
+      local name, value = match(h, "^([^:%s]+)%s*:%s*(.-)%s*$")
+      if name then
+        name = lower(name)
+        local old = headers[name]
+        headers[name] = old and (old .. ", " .. value) or value
+      end
+    end
+    -- 1xx answers (100 Continue, 103 Early Hints) precede the real one
+    if status >= 200 or status == 101 then return status, headers, tonumber(minor) end
+  end
+end
+
+local function read_exact(x, n, parts)
+  if n == 0 then return true end
+  local data, err, partial = receive(x, n)
+  if not data then
+    if err == "closed" then
+      return fail(x, "transport", format("transfer closed with %d bytes remaining to read",
+        n - #(partial or "")))
+    end
+    return io_fail(x, err, "reading the response body")
+  end
+  parts[#parts + 1] = data
+  return true
+end
+
+local function read_chunked(x, parts)
+  while true do
+    local line, err = receive(x, "*l")
+    if not line then
+      if err == "closed" then
+        return fail(x, "transport", "transfer closed with outstanding read data remaining")
+      end
+      return io_fail(x, err, "reading a chunk header")
+    end
+    local size = tonumber(match(line, "^%s*(%x+)%s*;?") or "", 16)
+    if not size then return fail(x, "transport", "invalid chunk header in response") end
+    if size == 0 then break end
+    if not spend(x, size) then return too_large(x) end
+    local ok, kind, message = read_exact(x, size, parts)
+    if not ok then return nil, kind, message end
+    local crlf
+    crlf, err = receive(x, "*l")
+    if crlf ~= "" then
+      if not crlf then return io_fail(x, err, "reading a chunk") end
+      return fail(x, "transport", "invalid chunk ending in response")
+    end
+  end
+  while true do -- trailers, up to the empty line
+    local line, err = receive(x, "*l")
+    if not line then return io_fail(x, err, "reading the trailers") end
+    if line == "" then return true end
+    if not spend(x, #line + 2) then return too_large(x) end
+  end
+end
+
+local function read_to_close(x, parts)
+  while true do
+    local left = remaining_ms(x)
+    if left <= 0 then return io_fail(x, "timeout", "reading the response body") end
+    x.sock:settimeout(left)
+    local data, err = x.sock:receiveany(min(65536, x.cap - x.used + 1))
+    if not data then
+      if err == "closed" then return true end
+      return io_fail(x, err, "reading the response body")
+    end
+    parts[#parts + 1] = data
+    if not spend(x, #data) then return too_large(x) end
+  end
+end
+
+local function connect(x, scheme, host, port, opts, req)
+  local sock, err = ngx.socket.tcp()
+  if not sock then return fail(x, "transport", "no cosocket: " .. tostring(err)) end
+  x.sock = sock
+  local tls = scheme == "https"
+  local verify = opts.verify ~= false
+  local ct = min(tonumber(req.connect_timeout) or x.timeout, x.timeout)
+  sock:settimeout(floor(ct * 1000))
+  local pool = format("enkash:%s:%s:%d%s", scheme, host, port,
+    tls and (verify and ":verify" or ":noverify") or "")
+  -- "localhost" is loopback (RFC 6761); nginx's resolver would need a DNS server for it
+  local addr = lower(host) == "localhost" and "127.0.0.1" or host
+  local ok
+  ok, err = sock:connect(addr, port, { pool = pool, pool_size = opts.pool_size or M.pool_size })
+  if not ok then
+    if err == "timeout" then
+      return fail(x, "timeout", format("connection to %s:%d timed out after %d ms", host, port,
+        floor(ct * 1000)))
+    end
+    return fail(x, "connect", format("cannot connect to %s:%d: %s", host, port, tostring(err)))
+  end
+  x.reused = (sock:getreusedtimes() or 0) > 0
+  if opts.stats then
+    local s = opts.stats
+    s.requests = (s.requests or 0) + 1
+    if not x.reused then s.connects = (s.connects or 0) + 1 end
+  end
+  if tls and not x.reused then
+    local left = remaining_ms(x)
+    if left <= 0 then return io_fail(x, "timeout", "the TLS handshake") end
+    sock:settimeout(left)
+    -- The name is sent as SNI and checked against the certificate (nginx checks DNS names
+    -- only): for an IP address the chain is verified, the name is not.
+    ok, err = sock:sslhandshake(false, not is_ip(host) and host or nil, verify)
+    if not ok then
+      if err == "timeout" then return io_fail(x, err, "the TLS handshake") end
+      local msg = format("TLS handshake with %s:%d failed: %s", host, port, tostring(err))
+      if verify and (find(tostring(err), "certif", 1, true) or find(tostring(err), "verify", 1, true)) then
+        msg = msg .. " (the CA must be in nginx's lua_ssl_trusted_certificate)"
+      end
+      return fail(x, "tls", msg)
+    end
+  end
+  return true
+end
+
+--- Send one request and read its answer.
+-- @tparam table req {method, url, headers, body, timeout (seconds, whole exchange),
+--   connect_timeout (seconds)}
+-- @tparam[opt] table opts verify (default true), max_response_bytes (default 8 MiB),
+--   user_agent, pool_size, stats (a table whose `requests` and `connects` are counted)
+-- @treturn table|nil res {status, headers, body}; header names lower-cased, repeated
+--   headers joined with ", "
+-- @treturn[opt] string kind timeout | connect | tls | transport
+-- @treturn[opt] string message (no header, body or query string in it)
+function M.request(req, opts)
+  if type(req) ~= "table" then error("enkash.ngx.http.request: req must be a table", 2) end
+  opts = opts or {}
+  local scheme, host, port, path = M.parse_url(req.url)
+  if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
+  local timeout = tonumber(req.timeout) or 30
+  if timeout <= 0 then error("enkash.ngx.http.request: timeout must be > 0", 2) end
+  local head = request_head(req, scheme, host, port, path, opts)
+  local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0,
+              cap = opts.max_response_bytes or M.max_response_bytes }
+  local ok, kind, message = connect(x, scheme, host, port, opts, req)
+  if not ok then return nil, kind, message end
+
+  local left = remaining_ms(x)
+  if left <= 0 then return io_fail(x, "timeout", "sending the request") end
+  x.sock:settimeout(left)
+  local sent, err = x.sock:send(head)
+  if not sent then
+    if err == "timeout" then return io_fail(x, err, "sending the request") end
+    return fail(x, "transport", "sending the request failed: " .. tostring(err))
+  end
+
+  local status, headers, minor = read_head(x)
+  if not status then return nil, headers, minor end
+
+  local parts = {}
+  local reusable = true
+  local conn = lower(headers["connection"] or "")
+  if find(conn, "close", 1, true) or (minor == 0 and not find(conn, "keep-alive", 1, true)) then
+    reusable = false
+  end
+  local no_body = req.method == "HEAD" or status == 204 or status == 304 or status < 200
+  if not no_body then
+    local te = headers["transfer-encoding"]
+    local cl = headers["content-length"]
+    if te and find(lower(te), "chunked", 1, true) then
+      ok, kind, message = read_chunked(x, parts)
+    elseif cl then
+      local n = tonumber(match(cl, "^%d+$") or "")
+      if not n then return fail(x, "transport", "invalid Content-Length in response") end
+      if not spend(x, n) then return too_large(x) end
+      ok, kind, message = read_exact(x, n, parts)
+    else
+      reusable = false
+      ok, kind, message = read_to_close(x, parts)
+    end
+    if not ok then return nil, kind, message end
+  end
+  if reusable then
+    local kept = x.sock:setkeepalive(floor(M.keepalive_timeout * 1000))
+    if not kept then x.sock:close() end
+  else
+    x.sock:close()
+  end
+  x.sock = nil
+  return { status = status, headers = headers, body = concat(parts) }
+end
+
+--- The error kind of a cosocket or resty.http error string (for adapters).
+-- @tparam string err e.g. "timeout", "connection refused", "certificate verify failed"
+-- @treturn string timeout | tls | connect | transport
+function M.kind_of(err)
+  err = tostring(err)
+  if err == "timeout" or find(err, "timed out", 1, true) then return "timeout" end
+  if find(err, "handshake", 1, true) or find(err, "certificate", 1, true) or find(err, "ssl", 1, true) then
+    return "tls"
+  end
+  if find(err, "refused", 1, true) or find(err, "resolve", 1, true) or find(err, "not found", 1, true)
+    or find(err, "unreachable", 1, true) then
+    return "connect"
+  end
+  return "transport"
+end
+
+return M
