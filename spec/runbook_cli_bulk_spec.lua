@@ -1,0 +1,159 @@
+-- `enkash run examples/bulk_wallets.lua --csv FILE --concurrency 20`: 1000 rows, 50 of them bad
+-- (one field at fault each), against the nginx sandbox. Every good row makes its wallet, every
+-- bad row fails alone with the field at fault in the results file, and a bad row never
+-- reaches the API (validation before I/O). Lua 5.4 only ("cli_" keeps it out of LuaJIT's pass).
+local nginx = require "enkash.sandbox.nginx"
+local control = require "helpers.control"
+local cli = require "helpers.cli"
+local csv = require "enkash.cli.csv"
+
+local COLUMNS = { "title", "firstName", "lastName", "email", "mobile", "gender", "pan", "specialDate", "address",
+                  "city", "state", "pincode", "country" }
+local ROWS, BAD_EVERY = 1000, 20
+
+-- How a bad row is made bad, and the field the error must name.
+local BAD = {
+  { field = "mobile", set = function(r) r.mobile = r.mobile:sub(1, 8) end },
+  { field = "documents[1].docNo", set = function(r) r.pan = "ABCD1234F" end },
+  { field = "pincode", set = function(r) r.pincode = "41100" end },
+  { field = "specialDate", set = function(r) r.specialDate = "30-02-1992" end },
+  { field = "email", set = function(r) r.email = r.email:gsub("@", ".") end },
+  { field = "lastName", set = function(r) r.lastName = "" end },
+}
+
+local function letters(n, width)
+  local out = {}
+  for _ = 1, width do
+    out[#out + 1] = string.char(65 + n % 26)
+    n = n // 26
+  end
+  return table.concat(out)
+end
+
+-- Row i (1-based; at line i + 1 of the file): a valid person with a mobile and a PAN of its own.
+local function good_row(i)
+  return {
+    title = i % 2 == 0 and "Ms" or "Mr", firstName = "User" .. letters(i, 3), lastName = "Rao",
+    email = ("user%d@example.com"):format(i), mobile = ("9%09d"):format(700000000 + i),
+    gender = i % 2 == 0 and "F" or "M", pan = letters(i, 5) .. ("%04d"):format(i % 10000) .. "Z",
+    specialDate = ("%02d-%02d-19%02d"):format(1 + i % 28, 1 + i % 12, 50 + i % 50),
+    address = i % 3 == 0 and ("Flat %d, Lake View"):format(i) or ("%d MG Road"):format(i),
+    city = "Pune", state = "Maharashtra", pincode = ("%06d"):format(411001 + i % 500), country = "India",
+  }
+end
+
+-- The CSV text, and the bad rows: line number -> field at fault.
+local function make_csv(rows)
+  local lines, bad, good_mobiles = { csv.line(COLUMNS) }, {}, {}
+  for _, i in ipairs(rows) do
+    local r = good_row(i)
+    local j = (i - 7) // BAD_EVERY
+    if (i - 7) % BAD_EVERY == 0 and j >= 0 and j < ROWS // BAD_EVERY then
+      local b = BAD[j % #BAD + 1]
+      b.set(r)
+      bad[#lines + 1] = b.field
+    else
+      good_mobiles[#good_mobiles + 1] = r.mobile
+    end
+    local values = {}
+    for k, c in ipairs(COLUMNS) do values[k] = r[c] end
+    lines[#lines + 1] = csv.line(values)
+  end
+  return table.concat(lines, "\n") .. "\n", bad, good_mobiles
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+describe("enkash run --csv (bulk)", function()
+  local srv, dir, env
+
+  setup(function()
+    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 } })
+    dir = cli.tmpdir()
+    env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = srv.url }
+  end)
+  teardown(function()
+    cli.cleanup()
+    if srv then srv:stop() end
+    cli.rmdir(dir)
+  end)
+  before_each(function() control(srv, "reset") end)
+
+  it("creates 950 wallets from 1000 rows; each of the 50 bad rows fails alone, naming its field", function()
+    local all = {}
+    for i = 1, ROWS do all[i] = i end
+    local text, bad, good_mobiles = make_csv(all)
+    assert.equals(50, count(bad))
+    local seen = {}
+    for _, f in pairs(bad) do seen[f] = (seen[f] or 0) + 1 end
+    for _, b in ipairs(BAD) do assert.is_true((seen[b.field] or 0) >= 8, b.field .. " bad rows") end
+    local path, out = dir .. "/users.csv", dir .. "/results.csv"
+    cli.write(path, text)
+
+    local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", "20", "--results", out,
+                        "--run-id", "bulk", "--runs-dir", dir .. "/runs" }, env)
+    print(("  bulk run: %d rows, concurrency 20, %.2f s"):format(ROWS, r.elapsed))
+    assert.equals(1, r.code, "exit status 1 when some rows failed\n" .. r.out .. r.err)
+    assert.matches("bulk: 1000 rows, 950 ok, 50 failed", r.out)
+
+    local results = assert(csv.read(out))
+    assert.equals(ROWS, #results, "one results line per row")
+    local by_line = {}
+    for _, row in ipairs(results) do
+      local line = tonumber(row.row)
+      assert.is_nil(by_line[line], "row " .. tostring(row.row) .. " reported twice")
+      by_line[line] = row
+    end
+    for line = 2, ROWS + 1 do
+      local row = by_line[line]
+      assert.is_table(row, "no result for line " .. line)
+      if bad[line] then
+        assert.equals("failed", row.status, "line " .. line .. " is bad (" .. bad[line] .. ")")
+        assert.equals(bad[line], row.field, "line " .. line .. ": " .. tostring(row.error))
+        assert.equals("create wallet", row.failed_step)
+      else
+        assert.equals("ok", row.status, "line " .. line .. ": " .. tostring(row.error))
+      end
+    end
+    local results_text = cli.read(out)
+    for _, m in ipairs(good_mobiles) do
+      assert.is_nil(results_text:find(m, 1, true), "a full mobile number in the results file")
+    end
+
+    local stats = control(srv, "stats")
+    assert.equals(950, stats.wallets)
+    local wallets = 0
+    for name in pairs(control(srv, "ledger").accounts) do
+      if name:match("^wallet:") then wallets = wallets + 1 end
+    end
+    assert.equals(950, wallets)
+    -- Each good row makes two API requests (create wallet, wallet details); a bad row none.
+    assert.equals(2 * 950, stats.api_requests)
+  end)
+
+  it("sends nothing at all for rows that fail validation", function()
+    local rows = {}
+    for j = 0, ROWS // BAD_EVERY - 1 do rows[#rows + 1] = 7 + j * BAD_EVERY end
+    local text, bad = make_csv(rows)
+    assert.equals(#rows, count(bad), "every row of this file is bad")
+    local path, out = dir .. "/bad.csv", dir .. "/bad-results.csv"
+    cli.write(path, text)
+    local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", "20", "--results", out,
+                        "--run-id", "bad", "--runs-dir", dir .. "/runs" }, env)
+    assert.equals(1, r.code, r.out .. r.err)
+    local results = assert(csv.read(out))
+    assert.equals(#rows, #results)
+    for _, row in ipairs(results) do
+      assert.equals("failed", row.status)
+      assert.equals(bad[tonumber(row.row)], row.field)
+    end
+    local stats = control(srv, "stats")
+    assert.equals(0, stats.api_requests)
+    assert.equals(0, stats.token_requests)
+    assert.equals(0, stats.wallets)
+  end)
+end)

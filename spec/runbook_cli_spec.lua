@@ -1,0 +1,210 @@
+-- `enkash run`: dry runs (nothing sent, nothing journaled, nothing secret printed), JSON
+-- events, exit statuses and resume errors, against a spec-started nginx sandbox. Lua 5.4
+-- only ("cli_" in the name keeps it out of LuaJIT's pass: its io.popen gives no exit codes).
+local cjson = require "cjson.safe"
+local catalogue = require "enkash.catalogue"
+local nginx = require "enkash.sandbox.nginx"
+local control = require "helpers.control"
+local cli = require "helpers.cli"
+
+local RUNBOOK = cli.root .. "/examples/onboarding.lua"
+local INPUT = cli.root .. "/examples/onboarding.json"
+local STEPS = { "bind device", "T&C gate", "create wallet", "activation gate", "opening top-up", "send OTP",
+                "VKYC link", "KYC full" }
+
+-- Every endpoint the onboarding flow calls.
+local FLOW = { "device.generate", "device.status", "wallet.create", "wallet.details", "wallet.top_up",
+               "wallet.send_otp", "wallet.vkyc_link" }
+
+-- Secrets and full PII of the sandbox's credentials and examples/onboarding.json.
+local NEVER_SHOWN = { "sandbox-client-secret", "Sandbox@123", "9674603714", "CPNPN9971R", "356789123456780" }
+
+local function esc(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+
+local function listing(dir)
+  local h = io.popen("ls -A '" .. dir .. "' 2>/dev/null")
+  local out = h:read("*a")
+  h:close()
+  return out
+end
+
+-- stdout as JSON lines; fails on any line that is not a JSON object.
+local function events(out)
+  local list = {}
+  for line in out:gmatch("[^\n]+") do
+    local e = cjson.decode(line)
+    assert.is_table(e, "not a JSON object: " .. line)
+    assert.is_string(e.event, "no event name: " .. line)
+    list[#list + 1] = e
+  end
+  return list
+end
+
+describe("enkash run", function()
+  local srv, dir, env
+
+  -- The sandbox's API traffic: token and API requests, and log entries other than control calls.
+  local function traffic()
+    local stats = control(srv, "stats")
+    local entries = 0
+    for _, e in ipairs(control(srv, "log").entries) do
+      if e.endpoint ~= "control" then entries = entries + 1 end
+    end
+    return { token_requests = stats.token_requests, api_requests = stats.api_requests, log_entries = entries,
+             wallets = stats.wallets, devices = stats.devices }
+  end
+
+  setup(function()
+    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 } })
+    dir = cli.tmpdir()
+    env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = srv.url }
+  end)
+  teardown(function()
+    cli.cleanup()
+    if srv then srv:stop() end
+    cli.rmdir(dir)
+  end)
+  before_each(function() control(srv, "reset") end)
+
+  describe("--dry-run", function()
+    local r, cwd
+
+    setup(function()
+      control(srv, "reset")
+      cwd = dir .. "/dry"
+      os.execute("mkdir -p '" .. cwd .. "'")
+      -- From an empty directory and without --runs-dir: a journal would land in ./.enkash/runs.
+      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run" }, env, { cwd = cwd })
+    end)
+
+    it("walks the whole flow and exits 0", function()
+      assert.equals(0, r.code, r.out .. r.err)
+      for k, name in ipairs(STEPS) do
+        assert.matches("%[" .. k .. "/8%] " .. esc(name) .. "%s*\n", r.out)
+        assert.matches("\n" .. esc(name) .. "%s+done%s", r.out) -- the summary table
+      end
+      assert.matches("run [%w%-]+: ok", r.out)
+    end)
+
+    it("sends nothing: no token request, no API request reaches the sandbox", function()
+      assert.same({ token_requests = 0, api_requests = 0, log_entries = 0, wallets = 0, devices = 0 }, traffic())
+    end)
+
+    it("prints a 'would send' line for the token and for every endpoint of the flow", function()
+      assert.matches("would send POST /oauth/token ", r.out)
+      for _, name in ipairs(FLOW) do
+        local row = assert(catalogue.by_name[name], name)
+        assert.matches("would send " .. row.method .. " " .. esc(row.path) .. "[ ?\n]", r.out, 1,
+          "no 'would send' line for " .. name)
+      end
+    end)
+
+    it("shows no secret and no full mobile, PAN or IMEI", function()
+      for _, s in ipairs(NEVER_SHOWN) do
+        assert.is_nil(r.out:find(s, 1, true), "stdout shows " .. s)
+        assert.is_nil(r.err:find(s, 1, true), "stderr shows " .. s)
+      end
+      assert.matches("96XXXXXX14", r.out) -- the mobile is there, masked
+    end)
+
+    it("writes no journal", function()
+      assert.equals("", listing(cwd), "the dry run left files behind: " .. listing(cwd))
+      local runs = dir .. "/dry-runs"
+      local r2 = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run", "--runs-dir", runs }, env, { cwd = cwd })
+      assert.equals(0, r2.code, r2.out .. r2.err)
+      assert.equals("", listing(runs), "a journal in --runs-dir: " .. listing(runs))
+      assert.is_nil(r2.out:find("journal:", 1, true))
+    end)
+  end)
+
+  describe("--json", function()
+    it("prints one JSON object per line: start and step events for every step, then end; exit 0", function()
+      local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--json", "--run-id", "json-ok", "--runs-dir", dir }, env)
+      assert.equals(0, r.code, r.out .. r.err)
+      local list = events(r.out)
+      local started, finished = {}, {}
+      for _, e in ipairs(list) do
+        if e.event == "start" then started[e.k] = e.name end
+        if e.event == "step" then finished[e.k] = e end
+      end
+      for k, name in ipairs(STEPS) do
+        assert.equals(name, started[k], "start event of step " .. k)
+        assert.equals(name, finished[k] and finished[k].name, "step event of step " .. k)
+        assert.equals("done", finished[k].status)
+        assert.equals(8, finished[k].n)
+      end
+      local last = list[#list]
+      assert.equals("end", last.event)
+      assert.is_true(last.ok)
+      assert.equals("json-ok", last.run_id)
+    end)
+
+    it("exits 1 when the run fails (T&C not accepted), with the failure in the events", function()
+      local input = cjson.decode(cli.read(INPUT))
+      input.tnc_accepted = false
+      local path = dir .. "/no-tnc.json"
+      cli.write(path, cjson.encode(input))
+      local r = cli.run({ "run", RUNBOOK, "--input", path, "--json", "--run-id", "json-tnc", "--runs-dir", dir }, env)
+      assert.equals(1, r.code, r.out .. r.err)
+      local list = events(r.out)
+      local failed
+      for _, e in ipairs(list) do
+        if e.event == "step" and e.status == "failed" then failed = e end
+      end
+      assert.is_table(failed, "no failed step event")
+      assert.equals("T&C gate", failed.name)
+      assert.matches("T&C", failed.error)
+      local last = list[#list]
+      assert.equals("end", last.event)
+      assert.is_false(last.ok)
+      assert.equals(0, traffic().wallets, "no wallet without the T&C")
+    end)
+  end)
+
+  describe("--json, exit status 2 on a usage error", function()
+    local cases = {
+      { "an unknown option", { "run", RUNBOOK, "--input", INPUT, "--frobnicate" }, "unknown option %-%-frobnicate" },
+      { "a missing runbook file", { "run", cli.root .. "/examples/no-such-runbook.lua" }, "no%-such%-runbook%.lua" },
+      { "a missing input file", { "run", RUNBOOK, "--input", "/nonexistent/input.json" }, "/nonexistent/input%.json" },
+      { "no runbook at all", { "run" }, "which runbook" },
+      { "an option without its value", { "run", RUNBOOK, "--input" }, "%-%-input needs a value" },
+      { "--input with --csv", { "run", RUNBOOK, "--input", INPUT, "--csv", INPUT }, "exclude each other" },
+    }
+    for _, c in ipairs(cases) do
+      it("for " .. c[1], function()
+        local args = { "run", "--json", "--runs-dir", dir .. "/usage", table.unpack(c[2], 2) }
+        local r = cli.run(args, env)
+        assert.equals(2, r.code, r.out .. r.err)
+        assert.matches(c[3], r.err)
+        events(r.out) -- stdout holds nothing but JSON lines
+        assert.same({ token_requests = 0, api_requests = 0, log_entries = 0, wallets = 0, devices = 0 }, traffic())
+      end)
+    end
+  end)
+
+  describe("--resume", function()
+    it("of an unknown run exits non-zero, says there is no journal for it and sends nothing", function()
+      local runs = dir .. "/resume-errors"
+      local r = cli.run({ "run", RUNBOOK, "--resume", "NOPE", "--runs-dir", runs }, env)
+      assert.is_true(r.code ~= 0, "exit status " .. tostring(r.code))
+      assert.matches("no journal for run NOPE", r.out .. r.err)
+      assert.is_nil(cli.read(runs .. "/NOPE.journal"), "a journal was created for NOPE")
+      assert.same({ token_requests = 0, api_requests = 0, log_entries = 0, wallets = 0, devices = 0 }, traffic())
+    end)
+
+    it("is required to continue an existing run id", function()
+      local runs = dir .. "/resume-errors"
+      local input = cjson.decode(cli.read(INPUT))
+      input.tnc_accepted = false -- fails fast at the gate, leaving a journal behind
+      local path = dir .. "/no-tnc-2.json"
+      cli.write(path, cjson.encode(input))
+      local r = cli.run({ "run", RUNBOOK, "--input", path, "--run-id", "TWICE", "--runs-dir", runs }, env)
+      assert.equals(1, r.code, r.out .. r.err)
+      local before = cli.read(runs .. "/TWICE.journal")
+      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--run-id", "TWICE", "--runs-dir", runs }, env)
+      assert.is_true(r.code ~= 0, "exit status " .. tostring(r.code))
+      assert.matches("run TWICE exists; use %-%-resume", r.out .. r.err)
+      assert.equals(before, cli.read(runs .. "/TWICE.journal"), "the journal was changed")
+    end)
+  end)
+end)
