@@ -22,9 +22,10 @@ COREJIT := build/luajit/enkash/core.so
 # Debian packages the project needs; `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
   lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
-  nginx libnginx-mod-http-lua lua-resty-core valgrind curl
+  nginx libnginx-mod-http-lua lua-resty-core valgrind curl \
+  lua5.1 lua-curl lua-luaossl lua-socket nodejs
 
-.PHONY: all core deps env demo test bench clean help
+.PHONY: all core deps env demo test bench clean help fuzz test-asan
 
 all: core
 
@@ -68,6 +69,49 @@ test: deps
 bench: deps
 	@$(MAKE) -s core
 	@lua5.4 bench/run.lua
+
+# ---- make fuzz, make test-asan: their own extra packages, installed by those targets only ----
+FUZZ_PKGS := clang libclang-rt-14-dev
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := decrypt envelope webhook
+FUZZ_BINS := $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+LUA54_CFLAGS = $(shell $(PKG_CONFIG) --cflags lua5.4)
+LUA54_LIBS = $(shell $(PKG_CONFIG) --libs lua5.4)
+
+# One harness source, one binary per target (fuzz/harness.c, fuzz/targets.lua).
+$(FUZZ_BINS): build/fuzz/%: fuzz/harness.c $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -DFUZZ_TARGET='"$*"' -DENKASH_ROOT='"$(CURDIR)"' \
+	  $(LUA54_CFLAGS) $(DEP_CFLAGS) -o $@ fuzz/harness.c $(CORE_SRC) $(LUA54_LIBS) $(DEP_LIBS)
+
+# make fuzz FUZZ_SECONDS=10: each target that long; crash inputs land in build/fuzz/.
+fuzz:
+	@sh tools/deps.sh $(DEB_PKGS) $(FUZZ_PKGS)
+	@$(MAKE) -s $(FUZZ_BINS)
+	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The C core under ASan + UBSan in build-asan/ (build/ is untouched), busted run over it.
+ASAN_CC ?= $(CC)
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN54 := build-asan/lua5.4/enkash/core.so
+ASANJIT := build-asan/luajit/enkash/core.so
+
+$(ASAN54): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_FLAGS) $(WARN) -fPIC -shared $(LUA54_CFLAGS) $(DEP_CFLAGS) \
+	  -o $@ $(CORE_SRC) $(DEP_LIBS)
+
+$(ASANJIT): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_FLAGS) $(WARN) -fPIC -shared $(shell $(PKG_CONFIG) --cflags luajit) $(DEP_CFLAGS) \
+	  -o $@ $(CORE_SRC) $(DEP_LIBS)
+
+test-asan:
+	@sh tools/deps.sh $(DEB_PKGS) $(FUZZ_PKGS)
+	@$(MAKE) -s core $(ASAN54) $(ASANJIT)
+	@sh tools/test_asan.sh
 
 clean:
 	rm -rf build

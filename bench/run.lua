@@ -1,12 +1,13 @@
--- make bench: run every benchmark script in bench/ (all but run.lua and lib.lua), each in its
--- own process, then print bench/results.json. A failing benchmark is reported, the others run.
+-- make bench: run every benchmark script in bench/ (all but run.lua, lib.lua and chart.lua), each
+-- in its own process, then print bench/results.json and a table of the ratios, and draw the chart.
+-- A failing benchmark is reported, the others run.
 local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "bench") .. "/lib.lua")
 
 local scripts = {}
 local p = assert(io.popen("ls " .. lib.dir .. "/*.lua"))
 for path in p:lines() do
   local name = path:match("([^/]+)%.lua$")
-  if name ~= "run" and name ~= "lib" then scripts[#scripts + 1] = path end
+  if name ~= "run" and name ~= "lib" and name ~= "chart" then scripts[#scripts + 1] = path end
 end
 p:close()
 table.sort(scripts)
@@ -26,4 +27,7 @@ if f then
   io.write(f:read("*a"))
   f:close()
 end
+-- The summary: every recorded ratio against its target, then the chart (bench/results.svg).
+lib.summary()
+if not os.execute("lua5.4 " .. lib.dir .. "/chart.lua") then failed = failed + 1 end
 os.exit(failed == 0 and 0 or 1)
