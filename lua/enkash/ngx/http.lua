@@ -12,7 +12,7 @@
 --   the CA certificates are nginx's `lua_ssl_trusted_certificate` (a cosocket cannot take a
 --   CA file per call), the chain depth `lua_ssl_verify_depth`.
 -- - Bodies framed by Content-Length, chunked transfer coding, or the end of the connection,
---   capped at `opts.max_response_bytes` (headers count towards the cap too).
+--   capped at `opts.max_response_bytes` (the head has the same cap, as in the C core).
 -- - `timeout` bounds the whole exchange (as libcurl's does), `connect_timeout` the connect.
 -- - Failure kinds are the curl transport's: timeout | connect | tls | transport. A request
 --   is never sent twice: a reused connection that dies before any answer is a "transport"
@@ -144,9 +144,15 @@ local function too_large(x)
   return fail(x, "transport", "response larger than " .. x.cap .. " bytes")
 end
 
+-- The body and the head each have the cap as budget (as in the C core).
 local function spend(x, n)
   x.used = x.used + n
   return x.used <= x.cap
+end
+
+local function spend_head(x, n)
+  x.head_used = x.head_used + n
+  return x.head_used <= x.cap
 end
 
 -- Status line and header lines. Returns status, headers, http minor version, or fails.
@@ -163,7 +169,7 @@ local function read_head(x)
     local minor, status = match(line, "^HTTP/1%.(%d) (%d%d%d)")
     if not status then return fail(x, "transport", "Unsupported HTTP version in response") end
     status = tonumber(status)
-    if not spend(x, #line + 2) then return too_large(x) end
+    if not spend_head(x, #line + 2) then return too_large(x) end
     local headers, n = {}, 0
     while true do
       local h
@@ -171,7 +177,7 @@ local function read_head(x)
       if not h then return io_fail(x, err, "reading the response headers") end
       if h == "" then break end
       n = n + 1
-      if n > M.max_header_lines or not spend(x, #h + 2) then return too_large(x) end
+      if n > M.max_header_lines or not spend_head(x, #h + 2) then return too_large(x) end
       local name, value = match(h, "^([^:%s]+)%s*:%s*(.-)%s*$")
       if name then
         name = lower(name)
@@ -224,7 +230,7 @@ local function read_chunked(x, parts)
     local line, err = receive(x, "*l")
     if not line then return io_fail(x, err, "reading the trailers") end
     if line == "" then return true end
-    if not spend(x, #line + 2) then return too_large(x) end
+    if not spend_head(x, #line + 2) then return too_large(x) end
   end
 end
 
@@ -306,7 +312,7 @@ function M.request(req, opts)
   local timeout = tonumber(req.timeout) or 30
   if timeout <= 0 then error("enkash.ngx.http.request: timeout must be > 0", 2) end
   local head = request_head(req, scheme, host, port, path, opts)
-  local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0,
+  local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0, head_used = 0,
               cap = opts.max_response_bytes or M.max_response_bytes }
   local ok, kind, message = connect(x, scheme, host, port, opts, req)
   if not ok then return nil, kind, message end
