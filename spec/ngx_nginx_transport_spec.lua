@@ -65,7 +65,7 @@ local UPSTREAM = [[
     content_by_lua_block {
       local cjson = require "cjson"
       local a = ngx.req.get_uri_args()
-      local key = (a.verify or "") .. ":" .. (a.cap or "")
+      local key = (a.verify or "") .. ":" .. (a.cap or "") .. ":" .. (a.engine or "")
       T = T or {}
       T[key] = T[key] or require("enkash.transport.ngx").new({
         verify = a.verify ~= "false", max_response_bytes = tonumber(a.cap),
@@ -192,6 +192,115 @@ describe("the ngx transport", function()
     assert.equal("transport", r.kind)
     r = via(srv, "ftp://127.0.0.1/")
     assert.equal("transport", r.kind)
+  end)
+end)
+
+-- A stand-in for lua-resty-http (not packaged by Debian, so not installed here) with the API
+-- the adapter uses: new, set_timeouts, connect{...}, get_reused_times, request, set_keepalive,
+-- close; the response's headers keep their case and repeated ones come as a list.
+local RESTY_HTTP = [==[
+local M = { _VERSION = "0.17.1" }
+local mt = { __index = M }
+function M.new() return setmetatable({ sock = ngx.socket.tcp() }, mt) end
+function M:set_timeouts(c, s, r) return self.sock:settimeouts(c, s, r) end
+function M:connect(o)
+  STANDIN_CONNECTS = (STANDIN_CONNECTS or 0) + 1
+  local ok, err = self.sock:connect(o.host, o.port, { pool = o.pool })
+  if not ok then return nil, err end
+  if o.scheme == "https" and self.sock:getreusedtimes() == 0 then
+    ok, err = self.sock:sslhandshake(o.ssl_reused_session, o.ssl_server_name, o.ssl_verify)
+    if not ok then return nil, err end
+  end
+  return true
+end
+function M:get_reused_times() return self.sock:getreusedtimes() end
+function M:set_keepalive(t) return self.sock:setkeepalive(t) end
+function M:close() return self.sock:close() end
+function M:request(p)
+  local sock = self.sock
+  local head = { p.method .. " " .. p.path .. " HTTP/1.1" }
+  for k, v in pairs(p.headers) do head[#head + 1] = k .. ": " .. v end
+  if p.body then head[#head + 1] = "Content-Length: " .. #p.body end
+  local ok, err = sock:send(table.concat(head, "\r\n") .. "\r\n\r\n" .. (p.body or ""))
+  if not ok then return nil, err end
+  local line
+  line, err = sock:receive("*l")
+  if not line then return nil, err end
+  local res = { status = tonumber(line:sub(10, 12)), headers = {}, has_body = true }
+  local lower = {}
+  while true do
+    line, err = sock:receive("*l")
+    if not line then return nil, err end
+    if line == "" then break end
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    local old = res.headers[k]
+    if old then res.headers[k] = type(old) == "table" and old or { old } table.insert(res.headers[k], v)
+    else res.headers[k] = v end
+    lower[k:lower()] = v
+  end
+  local len, chunked = tonumber(lower["content-length"]), (lower["transfer-encoding"] or ""):find("chunked")
+  local done = false
+  res.body_reader = function(max)
+    if done then return nil end
+    if len then done = true return sock:receive(len) end
+    if chunked then
+      local size = tonumber(sock:receive("*l"), 16)
+      if size == 0 then sock:receive("*l") done = true return nil end
+      local data, e = sock:receive(size)
+      sock:receive("*l")
+      return data, e
+    end
+    local data, e, partial = sock:receive(max)
+    if not data then done = true return partial, e end
+    return data
+  end
+  return res
+end
+return M
+]==]
+
+describe("the ngx transport over lua-resty-http (when installed)", function()
+  local srv, up, dir
+
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/resty"))
+    local f = assert(io.open(dir .. "/resty/http.lua", "wb"))
+    f:write(RESTY_HTTP)
+    f:close()
+    srv = app.app { workers = 1, server_conf = UPSTREAM,
+                    http_conf = 'init_by_lua_block { package.path = "' .. dir .. '/?.lua;" .. package.path }' }
+    up = srv.url .. "/up"
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+
+  it("is picked by itself and speaks through it", function()
+    local r = via(srv, up .. "/len")
+    assert.equal("resty", r.engine)
+    assert.equal(200, r.status)
+    assert.equal("hello", r.body)
+    assert.equal("one, two", r.headers["x-multi"])
+    for name in pairs(r.headers) do assert.equal(name:lower(), name) end
+    assert.equal("part1;part2;part3;part4;part5;", via(srv, up .. "/chunked").body)
+    assert.equal("until the end", via(srv, up .. "/raw?what=close").body)
+    local body = ("\0\1\2\255"):rep(100)
+    assert.equal(body, via(srv, up .. "/echo", { method = "POST", body = body }).body)
+    assert.equal("builtin", via(srv, up .. "/len", { engine = "builtin" }).engine)
+  end)
+
+  it("maps its failures to the same kinds, and caps the size", function()
+    local r = via(srv, up .. "/big", { cap = 500 })
+    assert.equal("transport", r.kind)
+    assert.equal("response larger than 500 bytes", r.message)
+    assert.equal("response larger than 500 bytes", via(srv, up .. "/big_chunked", { cap = 500 }).message)
+    assert.equal("timeout", via(srv, up .. "/slow", { timeout = 0.3 }).kind)
+    assert.equal("connect", via(srv, "http://127.0.0.1:1/").kind)
+    assert.equal("transport", via(srv, up .. "/reset").kind)
   end)
 end)
 

@@ -75,7 +75,12 @@ local function is_ip(host)
   return match(host, "^%d+%.%d+%.%d+%.%d+$") ~= nil or find(host, ":", 1, true) ~= nil
 end
 
-local function host_header(scheme, host, port)
+--- The Host header for a host and port (the port only when it is not the scheme's default).
+-- @tparam string scheme
+-- @tparam string host
+-- @tparam number port
+-- @treturn string
+function M.host_header(scheme, host, port)
   local h = find(host, ":", 1, true) and ("[" .. host .. "]") or host
   if port ~= DEFAULT_PORT[scheme] then h = h .. ":" .. port end
   return h
@@ -87,7 +92,7 @@ local function request_head(req, scheme, host, port, path, opts)
   if type(method) ~= "string" or not match(method, "^%u+$") then
     error("enkash.ngx.http: method must be an upper-case HTTP method", 3)
   end
-  local lines = { method .. " " .. path .. " HTTP/1.1", "Host: " .. host_header(scheme, host, port) }
+  local lines = { method .. " " .. path .. " HTTP/1.1", "Host: " .. M.host_header(scheme, host, port) }
   local has_ua = false
   for k, v in pairs(req.headers or {}) do
     if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then

@@ -102,6 +102,10 @@ end
 
 local function resty_engine(http)
   local ngx_http = require "enkash.ngx.http"
+  local function failed(c, kind, message)
+    c:close()
+    return nil, kind, message
+  end
   return function(req, opts)
     local scheme, host, port, path = ngx_http.parse_url(req.url)
     if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
@@ -114,6 +118,7 @@ local function resty_engine(http)
     local ok, err = c:connect{
       scheme = scheme, host = lower(host) == "localhost" and "127.0.0.1" or host, port = port,
       ssl_verify = verify, ssl_server_name = not is_ip and host or nil,
+      ssl_reused_session = false, -- no session object: Debian's lua-resty-core asserts on one
       pool = "enkash:resty:" .. scheme .. ":" .. host .. ":" .. port .. (verify and "" or ":noverify"),
       pool_size = ngx_http.pool_size,
     }
@@ -122,51 +127,49 @@ local function resty_engine(http)
       if kind == "transport" then kind = "connect" end
       return nil, kind, "cannot connect to " .. host .. ":" .. port .. ": " .. tostring(err)
     end
-    local reused = (c.sock and c.sock.getreusedtimes and c.sock:getreusedtimes() or 0) > 0
+    local reused = (c:get_reused_times() or 0) > 0
     if opts.stats then
       opts.stats.requests = (opts.stats.requests or 0) + 1
       if not reused then opts.stats.connects = (opts.stats.connects or 0) + 1 end
     end
-    local headers = {}
+    local headers = { ["Host"] = ngx_http.host_header(scheme, host, port) }
     for k, v in pairs(req.headers or {}) do headers[k] = v end
     if not headers["User-Agent"] then headers["User-Agent"] = opts.user_agent or ngx_http.user_agent end
     local res
     res, err = c:request{ method = req.method or "GET", path = path, headers = headers, body = req.body }
     if not res then
-      c:close()
       if err == "closed" and reused then
-        return nil, "transport", "connection closed before a response; the request may have been received"
+        return failed(c, "transport",
+          "connection closed before a response; the request may have been received")
       end
       local kind = ngx_http.kind_of(err)
-      return nil, kind == "timeout" and kind or "transport", "request failed: " .. tostring(err)
+      return failed(c, kind == "timeout" and kind or "transport", "request failed: " .. tostring(err))
     end
+    local rh = lower_headers(res.headers)
     local cap = opts.max_response_bytes or ngx_http.max_response_bytes
-    local n = tonumber(res.headers["Content-Length"])
-    if n and n > cap then
-      c:close()
-      return nil, "transport", "response larger than " .. cap .. " bytes"
-    end
+    local n = tonumber(rh["content-length"])
+    if n and n > cap then return failed(c, "transport", "response larger than " .. cap .. " bytes") end
+    local to_close = not n and not find(lower(rh["transfer-encoding"] or ""), "chunked", 1, true)
     local parts, size = {}, 0
     if res.has_body and res.body_reader then
       while true do
         local chunk, rerr = res.body_reader(65536)
+        if chunk then
+          size = size + #chunk
+          if size > cap then return failed(c, "transport", "response larger than " .. cap .. " bytes") end
+          parts[#parts + 1] = chunk
+        end
         if rerr then
-          c:close()
+          if rerr == "closed" and to_close then break end -- the body ends with the connection
           local kind = ngx_http.kind_of(rerr)
-          return nil, kind == "timeout" and kind or "transport",
-            "reading the response body failed: " .. tostring(rerr)
+          return failed(c, kind == "timeout" and kind or "transport",
+            "reading the response body failed: " .. tostring(rerr))
         end
         if not chunk then break end
-        size = size + #chunk
-        if size > cap then
-          c:close()
-          return nil, "transport", "response larger than " .. cap .. " bytes"
-        end
-        parts[#parts + 1] = chunk
       end
     end
-    c:set_keepalive(ngx_http.keepalive_timeout * 1000)
-    return { status = res.status, headers = lower_headers(res.headers), body = concat(parts) }
+    if to_close then c:close() else c:set_keepalive(ngx_http.keepalive_timeout * 1000) end
+    return { status = res.status, headers = rh, body = concat(parts) }
   end
 end
 
