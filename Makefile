@@ -23,7 +23,7 @@ COREJIT := build/luajit/enkash/core.so
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
   lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
   nginx libnginx-mod-http-lua lua-resty-core valgrind curl \
-  lua5.1 lua-curl lua-luaossl lua-socket nodejs
+  lua5.1 lua-curl lua-luaossl lua-socket nodejs wrk
 
 .PHONY: all core deps env demo test bench clean help fuzz test-asan
 
