@@ -154,7 +154,7 @@ function M.run(args)
       on_event = o.json and progress.json(io.stdout) or progress.human(io.stdout, o["dry-run"]),
     })
     if not o.json then say("\n" .. progress.summary(summary)) end
-    if not o.json and not o["dry-run"] then
+    if not o.json and not o["dry-run"] and store:exists(summary.run_id) then
       say("journal: " .. runs_dir .. "/" .. summary.run_id .. ".journal")
     end
     code = summary.ok and 0 or 1
