@@ -58,9 +58,9 @@ describe("enkash run, killed and resumed", function()
 
   -- Resume in the foreground, then check the run's output and the sandbox's final state.
   -- `finished_before` = the steps the journal showed finished when the process was killed.
-  local function resume_and_check(run_id, finished_before, known_bug)
+  local function resume_and_check(run_id, finished_before)
     local r = cli.run({ "run", RUNBOOK, "--resume", run_id, "--runs-dir", dir }, env)
-    assert.equals(0, r.code, (known_bug and known_bug .. "\n" or "") .. "resume exited " .. tostring(r.code)
+    assert.equals(0, r.code, "resume exited " .. tostring(r.code)
       .. "\n" .. r.out .. r.err)
     for k, name in ipairs(STEPS) do
       local pat = "%[" .. k .. "/8%] " .. name:gsub("%-", "%%-") .. "%s+%a+ %(from the journal%)"
@@ -152,16 +152,11 @@ describe("enkash run, killed and resumed", function()
     end)
   end
 
-  -- A call that reached the sandbox but whose answer never reached the journal is sent again
-  -- on resume. For wallet.vkyc_link that fails today: the lost call opened a VKYC session,
-  -- the sandbox approved it (vkyc_step) before the resume, and a new link for a FULL_KYC
-  -- wallet is refused, so the resumed run fails at 'VKYC link'.
-  local VKYC_BUG = "KNOWN BUG (examples/onboarding.lua, step 'VKYC link'): the step is not resumable: when the "
-    .. "killed run's vkyc_link reached Enkash and the KYC completed before the resume, the resumed run asks for "
-    .. "a new link and is refused 'KYC already completed' (and while a session is open, a new link replaces "
-    .. "it). The step should check ctx.client:onboarding_state first and skip (or reuse the session)."
+  -- A call that reached the sandbox but whose answer never reached the journal is made again
+  -- on resume. For wallet.vkyc_link the lost call may already have completed the KYC (the
+  -- sandbox approves sessions every vkyc_step): the step checks the state first and goes on.
   for _, c in ipairs({ { endpoint = "wallet.send_otp", before = "opening top-up", step = "send OTP" },
-                       { endpoint = "wallet.vkyc_link", before = "send OTP", step = "VKYC link", bug = VKYC_BUG } }) do
+                       { endpoint = "wallet.vkyc_link", before = "send OTP", step = "VKYC link" } }) do
     it("resumes after a kill -9 in the middle of " .. c.endpoint .. " (processed, answer delayed)", function()
       control(srv, "fault", { endpoint = c.endpoint, kind = "delay", delay = 2, count = 1 })
       local run_id = new_run_id()
@@ -174,7 +169,7 @@ describe("enkash run, killed and resumed", function()
       cli.kill9(p)
       local recs = cli.journal(journal_path(run_id))
       assert.equals(0, #cli.records(recs, "step", { name = c.step }), c.step .. " had not finished")
-      resume_and_check(run_id, cli.steps_finished(recs), c.bug)
+      resume_and_check(run_id, cli.steps_finished(recs))
     end)
   end
 
