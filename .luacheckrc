@@ -7,5 +7,4 @@ files["lua/enkash/sandbox/ngx_handler.lua"] = { read_globals = { "ngx" } }
 files["lua/enkash/transport/ngx.lua"] = { read_globals = { "ngx" } }
 files["lua/enkash/ngx.lua"] = { read_globals = { "ngx" } }
 files["lua/enkash/ngx"] = { read_globals = { "ngx" } }
-files["bench/nginx_vs_proxy.lua"] = { read_globals = { "ngx" } }
 exclude_files = { "build/**", "tmp/**" }
