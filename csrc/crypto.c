@@ -77,32 +77,54 @@ static void b64_encode(const unsigned char *in, size_t n, unsigned char *out) {
   *out = '\0';
 }
 
-static int b64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+/* Standard alphabet -> 6-bit value; X (0xFF) for every other byte, '=' included. */
+#define X 0xFF
+static const unsigned char B64_VALUE[256] = {
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
+  52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+  X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+  X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+  41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+  X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+};
+#undef X
 
 /* Strict decoder (EVP_DecodeBlock would accept whitespace and keep padding bytes): only
  * the standard alphabet, length % 4 == 0, '=' only as the last one or two characters.
- * out must hold n / 4 * 3 bytes. Returns 0 on invalid input. */
+ * Table-driven, one validity test per quad (an invalid byte maps to 0xFF, so its high bit
+ * shows in the OR of the quad). out must hold n / 4 * 3 bytes. Returns 0 on invalid input. */
 static int b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen) {
-  size_t i, o = 0, pad = 0;
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i, o = 0, pad = 0, full;
   if (n % 4 != 0) return 0;
-  if (n > 0 && s[n - 1] == '=') pad = (s[n - 2] == '=') ? 2 : 1;
-  for (i = 0; i < n; i += 4) {
-    int v[4], k;
-    size_t real = (i + 4 == n) ? 4 - pad : 4; /* non-padding characters in this quad */
-    for (k = 0; k < 4; k++) {
-      v[k] = (size_t)k < real ? b64_value((unsigned char)s[i + k]) : 0;
-      if (v[k] < 0) return 0; /* includes a '=' anywhere but the tail */
-    }
-    out[o++] = (unsigned char)((v[0] << 2) | (v[1] >> 4));
-    if (real > 2) out[o++] = (unsigned char)(((v[1] & 0x0f) << 4) | (v[2] >> 2));
-    if (real > 3) out[o++] = (unsigned char)(((v[2] & 0x03) << 6) | v[3]);
+  if (n > 0 && u[n - 1] == '=') pad = (u[n - 2] == '=') ? 2 : 1;
+  full = pad ? n - 4 : n; /* the quads without padding */
+  for (i = 0; i < full; i += 4) {
+    unsigned a = B64_VALUE[u[i]], b = B64_VALUE[u[i + 1]], c = B64_VALUE[u[i + 2]],
+             d = B64_VALUE[u[i + 3]];
+    uint32_t v;
+    if ((a | b | c | d) & 0x80) return 0;
+    v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+    out[o] = (unsigned char)(v >> 16);
+    out[o + 1] = (unsigned char)(v >> 8);
+    out[o + 2] = (unsigned char)v;
+    o += 3;
+  }
+  if (pad) { /* the last quad: 2 (pad 2) or 3 (pad 1) real characters */
+    unsigned a = B64_VALUE[u[i]], b = B64_VALUE[u[i + 1]], c = pad == 1 ? B64_VALUE[u[i + 2]] : 0;
+    if ((a | b | c) & 0x80) return 0; /* includes a '=' anywhere but the tail */
+    out[o++] = (unsigned char)((a << 2) | (b >> 4));
+    if (pad == 1) out[o++] = (unsigned char)(((b & 0x0f) << 4) | (c >> 2));
   }
   *outlen = o;
   return 1;
