@@ -35,6 +35,15 @@ local function app_conf(sandbox, extra)
                              engine = client.transport.engine, phase = ngx.get_phase() }))
     }
   }
+  location = /dict_tokens {
+    content_by_lua_block {
+      local dict = ngx.shared.enkash
+      for _, k in ipairs(dict:get_keys(0)) do
+        local v = dict:get(k)
+        if type(v) == "string" then ngx.say((v:match("\n(.*)$") or "")) end
+      end
+    }
+  }
   location = /curl_status {
     content_by_lua_block {
       local cjson = require "cjson"
@@ -140,6 +149,18 @@ describe("enkash inside nginx", function()
       -- and the refreshed token serves everyone afterwards
       all_bound((status_requests(srv, 50)))
       assert.equal(before + 1, control(sandbox, "stats").token_requests)
+    end)
+
+    it("keeps the token in the dict and out of nginx's error log, with every secret", function()
+      local tokens = {}
+      for t in app.request(srv.url .. "/dict_tokens").body:gmatch("[^\n]+") do tokens[#tokens + 1] = t end
+      assert.equal(1, #tokens)
+      assert.is_true(#tokens[1] >= 16)
+      local log = srv:log_tail(100000)
+      for _, needle in ipairs(tokens) do assert.is_nil(log:find(needle, 1, true), "the token is in the log") end
+      for _, needle in ipairs(fixtures.secrets) do
+        assert.is_nil(log:find(needle, 1, true), "a secret is in the log")
+      end
     end)
   end)
 end)
