@@ -260,7 +260,7 @@ local function connect(x, scheme, host, port, opts, req)
   x.sock = sock
   local tls = scheme == "https"
   local verify = opts.verify ~= false
-  local ct = min(tonumber(req.connect_timeout) or x.timeout, x.timeout)
+  local ct = min(tonumber(req.connect_timeout) or opts.connect_timeout or x.timeout, x.timeout)
   sock:settimeout(floor(ct * 1000))
   local pool = format("enkash:%s:%s:%d%s", scheme, host, port,
     tls and (verify and ":verify" or ":noverify") or "")
@@ -304,6 +304,7 @@ end
 -- @tparam table req {method, url, headers, body, timeout (seconds, whole exchange),
 --   connect_timeout (seconds)}
 -- @tparam[opt] table opts verify (default true), max_response_bytes (default 8 MiB),
+--   timeout and connect_timeout (defaults for requests without them; 30 s),
 --   user_agent, pool_size, stats (a table whose `requests` and `connects` are counted)
 -- @treturn table|nil res {status, headers, body}; header names lower-cased, repeated
 --   headers joined with ", "
@@ -314,7 +315,7 @@ function M.request(req, opts)
   opts = opts or {}
   local scheme, host, port, path = M.parse_url(req.url)
   if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
-  local timeout = tonumber(req.timeout) or 30
+  local timeout = tonumber(req.timeout) or opts.timeout or 30
   if timeout <= 0 then error("enkash.ngx.http.request: timeout must be > 0", 2) end
   local head = request_head(req, scheme, host, port, path, opts)
   local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0, head_used = 0,

@@ -149,6 +149,9 @@ end
 -- @treturn true|string|nil
 -- @treturn[opt] table err
 function Store:lock(margin)
+  -- waiting means ngx.sleep: not in a phase without it (the caller gets the phase error)
+  local usable, why = require("enkash.transport.ngx").check()
+  if not usable then return nil, why end
   margin = margin or 0
   local deadline = ngx.now() + self.lock_ttl + 1
   local pause = M.poll_min

@@ -109,8 +109,8 @@ local function resty_engine(http)
   return function(req, opts)
     local scheme, host, port, path = ngx_http.parse_url(req.url)
     if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
-    local timeout = tonumber(req.timeout) or 30
-    local ct = min(tonumber(req.connect_timeout) or timeout, timeout)
+    local timeout = tonumber(req.timeout) or opts.timeout or 30
+    local ct = min(tonumber(req.connect_timeout) or opts.connect_timeout or timeout, timeout)
     local c = http.new()
     c:set_timeouts(ct * 1000, timeout * 1000, timeout * 1000)
     local verify = opts.verify ~= false
@@ -195,7 +195,8 @@ local function pick_engine(which)
 end
 
 --- Create a transport from a resolved config.
--- @tparam table cfg resolved config (verify, max_response_bytes, user_agent; ca_file and
+-- @tparam table cfg resolved config (verify, max_response_bytes, user_agent, timeout and
+--   connect_timeout for requests that carry none; ca_file and
 --   proxy are not supported by cosockets and are ignored with a warning)
 -- @tparam[opt] table opts `engine` = "auto" | "resty" | "builtin" (default `M.engine`)
 -- @treturn table transport; `t.name` is "ngx", `t.engine` "resty" or "builtin"
@@ -213,7 +214,8 @@ function M.new(cfg, opts)
   return setmetatable({
     name = "ngx", engine = engine, send = request,
     http_opts = { verify = cfg.verify ~= false, max_response_bytes = cfg.max_response_bytes,
-                  user_agent = cfg.user_agent, stats = { requests = 0, connects = 0 } },
+                  user_agent = cfg.user_agent, timeout = cfg.timeout, connect_timeout = cfg.connect_timeout,
+                  stats = { requests = 0, connects = 0 } },
   }, T)
 end
 
