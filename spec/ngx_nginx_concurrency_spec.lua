@@ -163,4 +163,31 @@ describe("enkash inside nginx", function()
       end
     end)
   end)
+
+  describe("shares a refused token fetch between the workers", function()
+    local sandbox, srv
+
+    setup(function()
+      sandbox = app.sandbox()
+      local http_conf, server_conf = app_conf(sandbox, { password = "Wrong@Pass#0000" })
+      srv = app.app { workers = 4, http_conf = http_conf, server_conf = server_conf }
+    end)
+
+    teardown(function()
+      if srv then srv:stop() end
+      if sandbox then sandbox:stop() end
+    end)
+
+    it("tries bad credentials once, however many requests need a token", function()
+      for _, n in ipairs({ 100, 20 }) do
+        local results = status_requests(srv, n)
+        for i, c in ipairs(results) do
+          assert(c.res and c.res.status == 502, "request " .. i)
+          assert.equal("auth", cjson.decode(c.res.body).kind)
+        end
+      end
+      -- one try: far from the sandbox's lockout after 3 bad passwords
+      assert.equal(1, control(sandbox, "stats").token_requests)
+    end)
+  end)
 end)

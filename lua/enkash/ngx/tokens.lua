@@ -28,9 +28,12 @@ local max, min = math.max, math.min
 
 local M = {}
 
---- Seconds a failed fetch is remembered, so the workers that waited for it share its error
--- instead of each trying again (bad credentials lock an Enkash account after 3 tries).
+--- Seconds a failed fetch is remembered: the workers that waited for it, and the requests
+-- that need a token meanwhile, get its error instead of each trying again.
 M.fail_ttl = 2
+--- The same for refused credentials (kind "auth"): Enkash locks an account after 3 failures,
+-- so a wrong password is tried at most once per this many seconds, whatever the traffic.
+M.auth_fail_ttl = 30
 --- First and longest pause between two looks of a waiting worker, in seconds.
 M.poll_min, M.poll_max = 0.002, 0.05
 
@@ -130,12 +133,13 @@ function Store:invalidate()
   end
 end
 
+-- The error of a recent failed fetch (of the one `lock_id` names, when given), or nil.
 local function failure(self, lock_id)
   local v = self.dict:get(self.key_fail)
   if type(v) ~= "string" then return nil end
   local id, kind, status, message = match(v, "^([^\n]*)\n([^\n]*)\n([^\n]*)\n(.*)$")
-  if id ~= lock_id or not errors.kinds[kind] then return nil end
-  return errors.new(kind, message .. " (fetched by another nginx worker)", {
+  if (lock_id and id ~= lock_id) or not errors.kinds[kind] then return nil end
+  return errors.new(kind, message .. " (a token fetch of the last seconds, shared by the nginx workers)", {
     endpoint = "auth.token", http_status = tonumber(status), retryable = kind ~= "auth" and kind ~= "tls",
   })
 end
@@ -153,6 +157,8 @@ function Store:lock(margin)
   local usable, why = require("enkash.transport.ngx").check()
   if not usable then return nil, why end
   margin = margin or 0
+  local failed = failure(self)
+  if failed then return nil, failed end
   local deadline = ngx.now() + self.lock_ttl + 1
   local pause = M.poll_min
   local waited_for
@@ -183,7 +189,7 @@ function Store:lock(margin)
       pause = min(pause * 2, M.poll_max)
       token = self:get(0)
       if token then return token end
-      local failed = waited_for and failure(self, waited_for)
+      failed = waited_for and failure(self, waited_for)
       if failed then return nil, failed end
       if ngx.now() > deadline then
         return nil, errors.new("timeout", "another nginx worker's token fetch did not finish in "
@@ -203,7 +209,8 @@ function Store:unlock(err)
   self.lock_id = nil
   if err and id then
     self.dict:set(self.key_fail, format("%s\n%s\n%s\n%s", id, tostring(err.kind),
-      tostring(err.http_status or ""), gsub(tostring(err.message), "\n", " ")), M.fail_ttl)
+      tostring(err.http_status or ""), gsub(tostring(err.message), "\n", " ")),
+      err.kind == "auth" and M.auth_fail_ttl or M.fail_ttl)
   end
   if id and self.dict:get(self.key_lock) == id then self.dict:delete(self.key_lock) end
 end
