@@ -204,7 +204,8 @@ end
 
 --- Close the transport; the client cannot be used afterwards.
 function Client:close()
-  self.tokens:invalidate()
+  -- A store shared with other workers keeps its token: they are still using it.
+  if not self.tokens.lock then self.tokens:invalidate() end
   self.transport:close()
 end
 
