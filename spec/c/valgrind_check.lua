@@ -71,6 +71,14 @@ do
     end
   end
   check(found, "a bad-padding ciphertext was found")
+  -- the keyed-context cache across secrets, and bad padding past the 4 KiB in-place buffer
+  for _, n in ipairs({ 100, 5000 }) do
+    local s = string.rep("k", n)
+    local ca, cb = core.encrypt(s, SECRET), core.encrypt(s, "other secret")
+    check(core.decrypt(ca, SECRET) == s and core.decrypt(cb, "other secret") == s, "two secrets " .. n)
+    v, err = core.decrypt(core.b64encode(core.b64decode(ca) .. string.rep("\0", 16)), SECRET)
+    check(v == nil and err == "bad padding", "bad padding after " .. n)
+  end
   raises(function() core.encrypt("x") end, "encrypt(x)")
   raises(function() core.decrypt("AAAA") end, "decrypt(AAAA)")
 
