@@ -37,17 +37,28 @@ function M.build(row, params, cfg)
   return req
 end
 
+-- The request headers of a client, made once per token and shared by its calls (transports
+-- read `req.headers`, they never change it). Kept on the client, keyed by the token string:
+-- a refreshed token gets a new table.
+local function headers_for(client, token)
+  local cache = client.header_cache
+  if cache and cache.token == token then return cache.headers end
+  local headers = {
+    ["partnerId"] = client.config.partner_id,
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+    ["Accept"] = "application/json",
+  }
+  client.header_cache = { token = token, headers = headers }
+  return headers
+end
+
 local function transmit(client, row, req, opts, token)
   local cfg = client.config
   return client.transport:request{
     method = row.method, url = req.url, body = req.body,
     timeout = opts.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
-    headers = {
-      ["partnerId"] = cfg.partner_id,
-      ["Authorization"] = "Bearer " .. token,
-      ["Content-Type"] = "application/json",
-      ["Accept"] = "application/json",
-    },
+    headers = headers_for(client, token),
   }
 end
 
@@ -89,11 +100,13 @@ function M.send(client, row, req, opts)
   local payload
   if res then payload, err = envelope.decode(res, row.name, cfg.encryption, cfg.client_secret) end
   if err and not err.endpoint then err.endpoint = row.name end
-  log.emit(cfg, err and "warn" or "info", "request", {
-    endpoint = row.name, duration = monotime() - t0, http_status = res and res.status,
-    response_code = err and err.response_code, kind = err and err.kind, attempt = opts.attempt,
-    reference = row.reference and validate.value(req.fields, row.reference) or nil,
-  })
+  if cfg.logger then -- no event table to build when nobody listens
+    log.emit(cfg, err and "warn" or "info", "request", {
+      endpoint = row.name, duration = monotime() - t0, http_status = res and res.status,
+      response_code = err and err.response_code, kind = err and err.kind, attempt = opts.attempt,
+      reference = row.reference and validate.value(req.fields, row.reference) or nil,
+    })
+  end
   if err then return nil, err end
   if payload == nil then payload = {} end
   return payload, response_of(res)

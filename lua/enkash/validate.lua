@@ -7,7 +7,7 @@ local errors = require "enkash.errors"
 local json = require "enkash.json"
 local money = require "enkash.money"
 
-local type, pairs, ipairs, tonumber = type, pairs, ipairs, tonumber
+local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
 local byte, find, match, sub, gmatch = string.byte, string.find, string.match, string.sub, string.gmatch
 local min = math.min
 
@@ -28,13 +28,14 @@ local function luhn_ok(digits)
   return sum % 10 == 0
 end
 
+local function octet_ok(part)
+  return tonumber(part) <= 255 and (#part == 1 or sub(part, 1, 1) ~= "0")
+end
+
 local function ipv4_ok(s)
   local a, b, c, d = match(s, "^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
   if not a then return false end
-  for _, part in ipairs({ a, b, c, d }) do
-    if tonumber(part) > 255 or (#part > 1 and sub(part, 1, 1) == "0") then return false end
-  end
-  return true
+  return octet_ok(a) and octet_ok(b) and octet_ok(c) and octet_ok(d)
 end
 
 local function ipv6_ok(s)
@@ -59,6 +60,8 @@ local function ipv6_ok(s)
   return groups < 8
 end
 
+local IMEI = "^" .. ("%d"):rep(15) .. "$"
+
 --- Named checks used by catalogue rows (`check = "mobile"`).
 -- Each returns nil when the value is fine, or the reason it is not.
 M.checks = {
@@ -72,7 +75,7 @@ M.checks = {
     if not (ipv4_ok(v) or ipv6_ok(v)) then return "must be an IPv4 or IPv6 address" end
   end,
   imei = function(v)
-    if not match(v, "^" .. ("%d"):rep(15) .. "$") then return "must be a 15-digit IMEI" end
+    if not match(v, IMEI) then return "must be a 15-digit IMEI" end
     if not luhn_ok(v) then return "has an invalid IMEI check digit (Luhn)" end
   end,
   platform = function(v)
@@ -187,12 +190,20 @@ local function check_value(f, v, label, row)
   return v
 end
 
+-- name -> field of a fields list, built once per list (rows are data that does not change
+-- after load; a list made afresh, e.g. by a route override, gets its own entry).
+local known_of = setmetatable({}, { __mode = "k" })
+
 check_fields = function(row, fields, params, cfg, prefix)
   if type(params) ~= "table" then
     return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
   end
-  local known = {}
-  for _, f in ipairs(fields) do known[f.name] = f end
+  local known = known_of[fields]
+  if not known then
+    known = {}
+    for _, f in ipairs(fields) do known[f.name] = f end
+    known_of[fields] = known
+  end
   for name in pairs(params) do
     if not known[name] then
       local hint = type(name) == "string" and suggestion(name, fields)
