@@ -16,6 +16,7 @@ static const enkash_part parts[] = {
   enkash_open_multi,
   enkash_open_token,
   enkash_open_journal,
+  enkash_open_json,
 };
 
 /* Exported for both builds: LuaJIT's loader looks for the same symbol name. */

@@ -26,6 +26,7 @@ void enkash_open_http(lua_State *L);
 void enkash_open_multi(lua_State *L);
 void enkash_open_token(lua_State *L);
 void enkash_open_journal(lua_State *L);
+void enkash_open_json(lua_State *L);
 
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): immune to wall-clock jumps, which is
  * what expiries and deadlines need. Used by clock.c and token.c. */
