@@ -1,10 +1,11 @@
 /*
  * http.c - core.http(opts) -> handle; h:request{...}, h:stats(), h:close().
  *
- * One libcurl easy handle per client, reused for every request: curl_easy_reset() clears
- * the options but keeps the live connection cache, so sequential calls to the same host
- * share one TCP/TLS connection. Options are set afresh per request, so nothing from one
- * request (a body, a header) can leak into the next. What this shares with core.multi
+ * One libcurl easy handle per client, reused for every request (keep-alive: sequential
+ * calls to the same host share one TCP/TLS connection). The handle-wide options (TLS,
+ * proxy, callbacks, guards) are set once after a curl_easy_reset(); the per-request ones
+ * (URL, timeouts, headers, method and body) are all set on every request, so nothing from
+ * one request (a body, a header, a method) can leak into the next. What this shares with core.multi
  * (options, validation, callbacks, buffers, error kinds, results) is in http_common.c.
  *
  * No Lua API is called from libcurl callbacks (a Lua error there would longjmp across
@@ -24,6 +25,7 @@ static const char CLOSED_MSG[] = "attempt to use a closed enkash http handle";
 
 typedef struct {
   CURL *curl; /* NULL once closed */
+  int configured; /* the handle-wide options are set (enkash_xfer_setup_static) */
   enkash_http_opts opts;
   lua_Integer requests, connects;
   enkash_xfer x; /* per-request state */
@@ -76,11 +78,15 @@ static int l_request(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   enkash_req_read(L, 2, 2, &h->opts, &r); /* its strings stay on the stack */
-  enkash_xfer_reset(&h->x);
+  enkash_xfer_recycle(&h->x);
   lua_getfield(L, 2, "headers");
   enkash_xfer_headers(L, &h->x, lua_gettop(L), 2);
 
-  rc = enkash_xfer_setup(h->curl, &h->opts, &h->x, &r, r.body);
+  /* The handle-wide options once; URL, timeouts, headers and method on every request. */
+  rc = h->configured ? CURLE_OK : enkash_xfer_setup_static(h->curl, &h->opts, &h->x);
+  h->configured = rc == CURLE_OK;
+  if (rc == CURLE_OK) rc = enkash_xfer_setup_request(h->curl, &h->opts, &h->x, &r, r.body);
+  if (rc != CURLE_OK) h->configured = 0; /* start from a reset next time */
   if (rc == CURLE_OK) {
     h->requests++;
     rc = curl_easy_perform(h->curl);
@@ -91,11 +97,11 @@ static int l_request(lua_State *L) {
   if (rc != CURLE_OK) {
     lua_pushnil(L);
     enkash_push_failure(L, &h->x, rc);
-    enkash_xfer_reset(&h->x);
+    enkash_xfer_recycle(&h->x);
     return 3;
   }
   enkash_push_response(L, h->curl, &h->x);
-  enkash_xfer_reset(&h->x);
+  enkash_xfer_recycle(&h->x); /* scrubs the response now; keeps the blocks for the next */
   return 1;
 }
 

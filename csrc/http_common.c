@@ -16,6 +16,7 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_USER_AGENT "enkash-lua"
 #define MAX_TIMEOUT_S (7.0 * 24 * 3600) /* a week: keeps the ms value inside a long */
+#define RECYCLE_MAX ((size_t)64 * 1024) /* response buffers up to this size are kept */
 
 /* ---- error kinds: every libcurl code we classify, listed once ---- */
 
@@ -221,6 +222,26 @@ void enkash_xfer_free_request(enkash_xfer *x) {
   enkash_buf_free(&x->req_body);
 }
 
+/* Empties a buffer for reuse: the used bytes are scrubbed, the block is kept when small
+ * (bytes past len are always clean: never written, or scrubbed by an earlier recycle). */
+static void buf_recycle(enkash_buf *b) {
+  if (b->cap > RECYCLE_MAX) {
+    enkash_buf_free(b);
+    return;
+  }
+  if (b->len > 0) OPENSSL_cleanse(b->data, b->len);
+  b->len = 0;
+}
+
+void enkash_xfer_recycle(enkash_xfer *x) {
+  enkash_xfer_free_request(x);
+  buf_recycle(&x->body);
+  buf_recycle(&x->head);
+  x->too_large = x->no_memory = 0;
+  x->attempts = x->resent = 0;
+  x->errbuf[0] = '\0';
+}
+
 void enkash_xfer_reset(enkash_xfer *x) {
   enkash_xfer_free_request(x);
   enkash_buf_free(&x->body);
@@ -343,16 +364,10 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_por
     if (rc == CURLE_OK) rc = curl_easy_setopt(c, (opt), (val)); \
   } while (0)
 
-CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
-                           const enkash_req *r, const char *body) {
-  const char *method = r->method;
-  size_t mlen = r->mlen;
+CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfer *x) {
   CURLcode rc = CURLE_OK;
   curl_easy_reset(c); /* keeps live connections, the TLS session and DNS caches */
-  x->max_response = o->max_response;
-  x->errbuf[0] = '\0';
   SET(CURLOPT_ERRORBUFFER, x->errbuf);
-  SET(CURLOPT_URL, r->url);
   SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for DNS timeouts: safe in threaded hosts */
   SET(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
@@ -370,9 +385,6 @@ CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
   }
   if (o->proxy != NULL) SET(CURLOPT_PROXY, o->proxy); /* else http(s)_proxy env applies */
   SET(CURLOPT_USERAGENT, o->user_agent);
-  SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
-  SET(CURLOPT_HTTPHEADER, x->req_headers);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, (void *)x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -381,6 +393,23 @@ CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
   SET(CURLOPT_PREREQFUNCTION, on_prereq);
   SET(CURLOPT_PREREQDATA, (void *)x);
 #endif
+  return rc;
+}
+
+CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
+                                   const enkash_req *r, const char *body) {
+  const char *method = r->method;
+  size_t mlen = r->mlen;
+  CURLcode rc = CURLE_OK;
+  x->max_response = o->max_response;
+  x->errbuf[0] = '\0';
+  SET(CURLOPT_URL, r->url);
+  SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
+  SET(CURLOPT_HTTPHEADER, x->req_headers);
+  /* The method from a clean slate: nothing of the previous request's method carries over. */
+  SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  SET(CURLOPT_NOBODY, 0L);
   if (body != NULL) {
     /* Size first, then the pointer: binary safe, no strlen(). The caller keeps the bytes
      * alive until the transfer ends. */
@@ -395,8 +424,16 @@ CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0); /* sends Content-Length: 0 */
     SET(CURLOPT_POSTFIELDS, "");
   } else {
+    SET(CURLOPT_HTTPGET, 1L); /* a bodiless request, as after a reset */
     SET(CURLOPT_CUSTOMREQUEST, method);
   }
+  return rc;
+}
+
+CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
+                           const enkash_req *r, const char *body) {
+  CURLcode rc = enkash_xfer_setup_static(c, o, x);
+  if (rc == CURLE_OK) rc = enkash_xfer_setup_request(c, o, x, r, body);
   return rc;
 }
 
@@ -411,7 +448,7 @@ static void push_headers(lua_State *L, enkash_xfer *x) {
   const char *last = NULL; /* name of the previous header, for folded lines */
   size_t lastlen = 0;
   int t;
-  lua_newtable(L);
+  lua_createtable(L, 0, 8); /* room for a usual response's headers: no rehash */
   t = lua_gettop(L);
   while (p < end) {
     char *eol = (char *)memchr(p, '\n', (size_t)(end - p));

@@ -66,6 +66,9 @@ typedef struct {
 void enkash_xfer_free_request(enkash_xfer *x);
 /* Scrubs and frees everything and clears the flags; the xfer is then ready for reuse. */
 void enkash_xfer_reset(enkash_xfer *x);
+/* The same, but keeps the response buffers' blocks (up to 64 KiB) after scrubbing what
+ * they held: a handle's next request allocates nothing for them. */
+void enkash_xfer_recycle(enkash_xfer *x);
 
 /* Request headers from the value at index t (nil or a table; argument arg), validated,
  * into x->req_headers, plus an empty "Expect:" unless the caller set one. Raises on misuse
@@ -77,6 +80,13 @@ void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg);
  * kept by pointer: it must stay valid until the transfer ends. */
 CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
                            const enkash_req *r, const char *body);
+/* The two halves of enkash_xfer_setup. _static: curl_easy_reset(c) and the options that
+ * depend only on the handle options and x (TLS, proxy, callbacks, guards): the same for
+ * every request of a handle. _request: URL, timeouts, headers and the method with its body,
+ * every one of them set on each call, so nothing of a previous request carries over. */
+CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfer *x);
+CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
+                                   const enkash_req *r, const char *body);
 
 /* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ". */
 void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x);
