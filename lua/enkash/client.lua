@@ -206,6 +206,7 @@ end
 function Client:close()
   -- A store shared with other workers keeps its token: they are still using it.
   if not self.tokens.lock then self.tokens:invalidate() end
+  self.header_cache = nil -- the request headers made for the token (enkash.pipeline)
   self.transport:close()
 end
 
