@@ -64,6 +64,13 @@ function M.decrypt(data)
   local ct = core.encrypt(data, M.SECRET)
   if type(ct) ~= "string" or #ct % 4 ~= 0 or #ct == 0 then bug("encrypt gave bad Base64") end
   if core.decrypt(ct, M.SECRET) ~= data then bug("decrypt(encrypt(x)) ~= x") end
+  -- another secret (the input's first bytes, maybe empty) in between: the C core caches the
+  -- keyed contexts of the last secret, and switching must neither mix keys nor leak
+  local other = data:sub(1, 3)
+  if core.decrypt(core.encrypt(data, other), other) ~= data then
+    bug("decrypt(encrypt(x, s), s) ~= x for another secret")
+  end
+  if core.encrypt(data, M.SECRET) ~= ct then bug("encrypt under %q changed after a switch", M.SECRET) end
   -- Base64 both ways
   local raw, err = core.b64decode(data)
   if raw == nil then
