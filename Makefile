@@ -114,7 +114,7 @@ test-asan:
 	@sh tools/test_asan.sh
 
 clean:
-	rm -rf build
+	rm -rf build build-asan
 
 help:
 	@echo "make demo   build, install what is missing, bind a device against the bundled sandbox"

@@ -19,6 +19,10 @@ describe("envelope", function()
     assert.same({ status = "Pending" }, p)
   end)
 
+  it("turns a null payload into no payload, and the client into {}", function()
+    assert.is_nil(decode(res(200, '{"response_code":0,"payload":null}')))
+  end)
+
   it("accepts the {code, message, payload} variant", function()
     assert.same({ a = 1 }, decode(res(200, '{"code":0,"message":"Success","payload":{"a":1}}')))
   end)

@@ -81,7 +81,11 @@ function M.decode(res, endpoint, mode, secret)
     if res.status ~= 200 then return http_error(endpoint, res, "HTTP " .. res.status) end
     return http_error(endpoint, res, "response is not an Enkash envelope")
   end
-  if rc == 0 and res.status == 200 then return doc.payload end
+  if rc == 0 and res.status == 200 then
+    -- A JSON null payload is no payload: the pipeline answers {} for it, never cjson.null.
+    if doc.payload == cjson.null then return nil end
+    return doc.payload
+  end
   local said = doc.payload
   if type(said) ~= "string" or said == "" then said = doc.response_message or doc.message end
   if type(said) ~= "string" or said == "" then said = "request failed" end
