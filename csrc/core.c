@@ -19,6 +19,25 @@ static const enkash_part parts[] = {
   enkash_open_json,
 };
 
+void enkash_open_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods,
+                       const luaL_Reg *funcs) {
+  luaL_newmetatable(L, mt);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L); /* not luaL_newlib: it sizes the table from an array, not a pointer */
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, funcs, 0);
+}
+
+void enkash_push_counters(lua_State *L, lua_Integer requests, lua_Integer connects) {
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, requests);
+  lua_setfield(L, -2, "requests");
+  lua_pushinteger(L, connects);
+  lua_setfield(L, -2, "connects");
+}
+
 /* Exported for both builds: LuaJIT's loader looks for the same symbol name. */
 int luaopen_enkash_core(lua_State *L) {
   size_t i;

@@ -28,6 +28,15 @@ void enkash_open_token(lua_State *L);
 void enkash_open_journal(lua_State *L);
 void enkash_open_json(lua_State *L);
 
+/* Register a userdata class: metatable `mt` with the metamethods `meta` and an __index table
+ * of `methods`; then add `funcs` to the module table on top of the stack. The one shape every
+ * part with a handle type uses. */
+void enkash_open_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods,
+                       const luaL_Reg *funcs);
+
+/* Push {requests = n, connects = n}: the counters of the http and multi handles. */
+void enkash_push_counters(lua_State *L, lua_Integer requests, lua_Integer connects);
+
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): immune to wall-clock jumps, which is
  * what expiries and deadlines need. Used by clock.c and token.c. */
 double enkash_monotime(void);

@@ -107,11 +107,7 @@ static int l_request(lua_State *L) {
 
 static int l_stats(lua_State *L) {
   http_handle *h = check_open(L);
-  lua_createtable(L, 0, 2);
-  lua_pushinteger(L, h->requests);
-  lua_setfield(L, -2, "requests");
-  lua_pushinteger(L, h->connects);
-  lua_setfield(L, -2, "connects");
+  enkash_push_counters(L, h->requests, h->connects);
   return 1;
 }
 
@@ -151,10 +147,5 @@ static const luaL_Reg funcs[] = {
 };
 
 void enkash_open_http(lua_State *L) {
-  luaL_newmetatable(L, ENKASH_HTTP_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  enkash_open_class(L, ENKASH_HTTP_MT, meta, methods, funcs);
 }

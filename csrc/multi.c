@@ -318,11 +318,7 @@ static int l_pending(lua_State *L) {
 
 static int l_stats(lua_State *L) {
   multi_handle *m = check_open(L);
-  lua_createtable(L, 0, 2);
-  lua_pushinteger(L, m->requests);
-  lua_setfield(L, -2, "requests");
-  lua_pushinteger(L, m->connects);
-  lua_setfield(L, -2, "connects");
+  enkash_push_counters(L, m->requests, m->connects);
   return 1;
 }
 
@@ -364,10 +360,5 @@ static const luaL_Reg funcs[] = {
 };
 
 void enkash_open_multi(lua_State *L) {
-  luaL_newmetatable(L, ENKASH_MULTI_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  enkash_open_class(L, ENKASH_MULTI_MT, meta, methods, funcs);
 }

@@ -147,10 +147,5 @@ static const luaL_Reg funcs[] = {
 };
 
 void enkash_open_token(lua_State *L) {
-  luaL_newmetatable(L, ENKASH_TOKEN_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  enkash_open_class(L, ENKASH_TOKEN_MT, meta, methods, funcs);
 }
