@@ -14,14 +14,17 @@ local M = {}
 --- Largest amount accepted, in paise (₹1,00,00,000): above any PPI limit, far below 2^53.
 M.MAX_PAISE = 1000000000
 
--- The shortest decimal text that reads back as exactly `n`: what a person wrote as 20.5.
-local function shortest(n)
+--- The shortest decimal text that reads back as exactly `n`: what a person wrote as 20.5.
+-- @tparam number n
+-- @treturn string
+function M.shortest(n)
   for digits = 15, 17 do
     local s = format("%." .. digits .. "g", n)
     if tonumber(s) == n then return s end
   end
   return format("%.17g", n)
 end
+local shortest = M.shortest
 
 --- Convert an amount in rupees to integer paise.
 -- @param v a string ("100", "100.5", "100.50") or a number with at most 2 decimals

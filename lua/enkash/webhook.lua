@@ -155,14 +155,8 @@ local function byte_less(a, b)
   return la < lb
 end
 
--- The shortest decimal text that reads back as exactly `n`.
-local function number_text(n)
-  for digits = 15, 17 do
-    local s = format("%." .. digits .. "g", n)
-    if tonumber(s) == n then return s end
-  end
-  return format("%.17g", n)
-end
+-- The shortest decimal text that reads back as exactly `n` (the same reading money uses).
+local number_text = money.shortest
 
 local function value_text(v)
   local tv = type(v)
