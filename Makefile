@@ -22,8 +22,9 @@ COREJIT := build/luajit/enkash/core.so
 # Debian packages the project needs; `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
   lua-cjson lua-busted lua-check lua-ldoc luarocks libcurl4-openssl-dev libssl-dev openssl \
-  nginx libnginx-mod-http-lua lua-resty-core valgrind curl \
-  lua5.1 lua-curl lua-luaossl lua-socket nodejs wrk
+  nginx libnginx-mod-http-lua lua-resty-core valgrind curl
+# What only `make bench` needs: the peers (Node, lua-curl + luaossl) and wrk.
+BENCH_PKGS := lua5.1 lua-curl lua-luaossl lua-socket nodejs wrk
 
 .PHONY: all core deps env demo test bench clean help fuzz test-asan
 
@@ -67,6 +68,7 @@ test: deps
 	@sh tools/test.sh
 
 bench: deps
+	@sh tools/deps.sh $(BENCH_PKGS)
 	@$(MAKE) -s core
 	@lua5.4 bench/run.lua
 
