@@ -126,12 +126,51 @@ function M.duplicate(sb, ref, field)
   return "Transaction ID already exists"
 end
 
---- Record a reference as used by a call of `kind` ("load", "transfer", "merchant").
+--- Record a reference as used by a call of `kind` ("load", "transfer", "merchant"), and
+-- when (the order of `claimed` is the order of creation, newest last).
 -- @tparam table sb
 -- @tparam string ref
 -- @tparam string kind
 function M.claim(sb, ref, kind)
-  sb.state.refs[ref] = kind
+  local st = sb.state
+  st.refs[ref] = kind
+  st.claimed[#st.claimed + 1] = ref
+end
+
+-- The state table holding the records of each kind of reference.
+local records = { load = "loads", transfer = "transfers", merchant = "settlements" }
+
+--- The record a reference names (a load, transfer or settlement), and its kind.
+-- @tparam table sb
+-- @tparam string ref
+-- @treturn table|nil record
+-- @treturn[opt] string kind
+function M.record(sb, ref)
+  local st = sb.state
+  local kind = st.refs[ref]
+  local rec = kind and st[records[kind]][ref]
+  if not rec then return nil end
+  return rec, kind
+end
+
+--- The newest records of one kind, newest first, at most `max`.
+-- @tparam table sb
+-- @tparam string kind "load" | "transfer" | "merchant"
+-- @tparam number max
+-- @tparam[opt] function keep fn(record) -> boolean, a filter
+-- @treturn table list of records
+function M.recent(sb, kind, max, keep)
+  local st = sb.state
+  local map, claimed, out = st[records[kind]], st.claimed, {}
+  for i = #claimed, 1, -1 do
+    local ref = claimed[i]
+    local rec = st.refs[ref] == kind and map[ref]
+    if rec and (keep == nil or keep(rec)) then
+      out[#out + 1] = rec
+      if #out >= max then break end
+    end
+  end
+  return out
 end
 
 -- ledger (GET): {accounts = name -> paise, total, entries = count, applied = ref -> count}.

@@ -1,7 +1,7 @@
 --- The sandbox control API: plain JSON under /_sandbox/<name>, no auth, and in-process as
 -- `sb:control(name, args)`. Every call is one row of `M.calls`; the books' modules bring
 -- their own rows (advance, wallet, transfer, settlement, vkyc, webhook, ledger,
--- notifications). Over HTTP the API answers only when the sandbox was created with
+-- notifications, report). Over HTTP the API answers only when the sandbox was created with
 -- `control = true` (403 otherwise): a sandbox reachable by others must not be steerable.
 -- @module enkash.sandbox.control
 
@@ -12,6 +12,7 @@ local device = require "enkash.sandbox.device"
 local state = require "enkash.sandbox.state"
 local options = require "enkash.sandbox.options"
 local books = require "enkash.sandbox.books"
+local dialect = require "enkash.sandbox.dialect"
 
 local type, pairs, tostring = type, pairs, tostring
 local sub = string.sub
@@ -48,14 +49,17 @@ end
 
 -- Change options (enkash.sandbox.options.config). All are checked before any is applied.
 -- `limits` is laid over the limits in force; `accounts` sets the listed partner accounts to
--- those balances (by ledger entries from "funding") and leaves the others. Answers the
--- options now in force.
+-- those balances (by ledger entries from "funding") and leaves the others; `dialect` (a
+-- preset name or a subset of its dimensions) is kept as the full table it resolves to.
+-- Answers the options now in force.
 local function config(sb, args)
   local ok, err = options.check_all(args)
   if not ok then return nil, err end
   for k, v in pairs(args) do
     if k == "limits" then
       sb.opts.limits = options.merge_limits(sb.opts.limits, v)
+    elseif k == "dialect" then
+      sb.opts.dialect = dialect.resolve(v) -- a name or a subset, in force as a full table
     elseif k == "accounts" then
       for id, paise in pairs(v) do sb.opts.accounts[id] = paise end
       books.fund(sb, v)
@@ -114,7 +118,7 @@ M.calls = {
   stats = { method = "GET", fn = stats },
   log = { method = "GET", fn = log },
 }
-for _, name in ipairs({ "clock", "books", "wallet", "vkyc", "transfers", "merchant", "notify" }) do
+for _, name in ipairs({ "clock", "books", "wallet", "vkyc", "transfers", "merchant", "notify", "dialect" }) do
   for k, c in pairs(require("enkash.sandbox." .. name).controls) do M.calls[k] = c end
 end
 

@@ -14,7 +14,8 @@ local M = {}
 --- Reason phrases for the statuses the sandbox sends (used in default bodies).
 M.reasons = {
   [200] = "OK", [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
-  [404] = "Not Found", [405] = "Method Not Allowed", [415] = "Unsupported Media Type",
+  [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict", [412] = "Precondition Failed",
+  [415] = "Unsupported Media Type",
   [422] = "Unprocessable Entity", [429] = "Too Many Requests", [500] = "Internal Server Error",
   [502] = "Bad Gateway", [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
@@ -40,14 +41,16 @@ function M.text(status, ctype, body)
   return { status = status, headers = { ["content-type"] = ctype }, body = body }
 end
 
---- The success envelope (documented, REFERENCE.md §3.3).
+--- The success envelope (documented, REFERENCE.md §3.3) of the default dialect; API answers
+-- are shaped by enkash.sandbox.dialect, which speaks this one and the others.
 -- @tparam table payload
 -- @treturn table envelope
 function M.ok(payload)
   return { response_code = 0, response_message = "Success", payload = payload }
 end
 
---- The failure envelope: HTTP 200, response_code 1, the message repeated as a string payload.
+--- The failure envelope of the default dialect: HTTP 200, response_code 1, the message
+-- repeated as a string payload (enkash.sandbox.dialect shapes the API's answers).
 -- @tparam string msg
 -- @treturn table envelope
 function M.fail(msg)

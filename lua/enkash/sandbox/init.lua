@@ -1,7 +1,8 @@
 --- The Enkash sandbox: a stateful, pure-Lua emulator of the endpoint catalogue.
 -- It speaks Enkash's envelope and encryption, checks headers and fields like Enkash would and
--- fails on request. Hosts call `sb:handle(req)`: the in-process transport and the nginx
--- handler (enkash.sandbox.ngx_handler). Runs under Lua 5.4 and LuaJIT.
+-- fails on request, in any of the response dialects Enkash's products use (option `dialect`,
+-- enkash.sandbox.dialect). Hosts call `sb:handle(req)`: the in-process transport and the
+-- nginx handler (enkash.sandbox.ngx_handler). Runs under Lua 5.4 and LuaJIT.
 --
 --     local sandbox = require "enkash.sandbox"
 --     local sb = sandbox.new{ bind_delay = 0 }
@@ -29,6 +30,7 @@ local fields = require "enkash.sandbox.fields"
 local vkyc = require "enkash.sandbox.vkyc"
 local wallet = require "enkash.sandbox.wallet"
 local merchant = require "enkash.sandbox.merchant"
+local dialect = require "enkash.sandbox.dialect"
 
 local type, pairs, next, setmetatable = type, pairs, next, setmetatable
 local upper = string.upper
@@ -61,6 +63,7 @@ M.defaults = {
   vkyc_step = 5,            -- seconds per VKYC step; false = control calls only
   tnc_accept_delay = false, -- seconds until a new wallet's T&C counts as accepted; false = control
   webhook_url = false,      -- where Payment Notify requests go; false = nowhere
+  dialect = dialect.DEFAULT, -- response shapes: a preset name or a table (enkash.sandbox.dialect)
   -- webhook_secret: the checksum's secret, default client_secret
   -- sender: function(msg, done) delivering webhooks (enkash.sandbox.notify)
 }
@@ -78,8 +81,8 @@ Sandbox.__index = Sandbox
 --- Create a sandbox.
 -- @tparam[opt] table opts partner_id, client_id, client_secret, users, token_ttl, token_style,
 -- bind_delay, bound_status, encryption, lockout_after, control, accounts, limits, otp_code,
--- otp_ttl, settlement_step, vkyc_step, webhook_url, webhook_secret, sender, clock (see
--- `M.defaults`; clock defaults to core.monotime)
+-- otp_ttl, settlement_step, vkyc_step, webhook_url, webhook_secret, dialect, sender, clock
+-- (see `M.defaults`; clock defaults to core.monotime)
 -- @treturn table sandbox
 function M.new(opts)
   opts = opts or {}
@@ -97,6 +100,7 @@ function M.new(opts)
   for id, paise in pairs(o.accounts) do accounts[id] = paise end
   o.users, o.accounts = users, accounts
   o.limits = options.merge_limits(limits.defaults, opts.limits)
+  o.dialect = dialect.resolve(o.dialect)
   local routes, paths = {}, {}
   for _, row in ipairs(catalogue.rows) do
     if row.host == "api" then
@@ -151,6 +155,15 @@ local function reply(self, env, encrypted)
   return http.json(200, env)
 end
 
+-- Answer an application failure in the dialect in force: an envelope at HTTP 200 (encrypted
+-- like the request), or a Spring error body at 4xx, always plain: Spring's error handler
+-- answers outside the application's encryption.
+local function refuse(self, msg, req, encrypted)
+  local status, body = dialect.fail(self, msg, req)
+  if status ~= 200 then return http.json(status, body) end
+  return reply(self, body, encrypted)
+end
+
 -- An API call past routing: Bearer, Content-Type, JSON, decryption, partnerId, fields, handler.
 -- Assumption: the Bearer check (an OAuth filter in front of the application) comes first and
 -- answers 401; a wrong or missing partnerId is the application's check and answers like every
@@ -163,7 +176,7 @@ local function api(self, row, req, doc, entry)
     -- (a query string has no envelope) and are answered in plain JSON, even with
     -- encryption = "required".
     if req.headers["partnerid"] ~= self.opts.partner_id then
-      return reply(self, http.fail("Invalid partner"), false)
+      return refuse(self, "Invalid partner", req, false)
     end
     return self:call(row, http.parse_query(req.query), req, false)
   end
@@ -181,18 +194,18 @@ local function api(self, row, req, doc, entry)
     local plain = core.decrypt(doc.request, self.opts.client_secret)
     body = plain and http.json_object(plain)
     -- Assumption: answered in plain JSON, since the request could not be decrypted.
-    if not body then return reply(self, http.fail("Invalid encrypted request"), false) end
+    if not body then return refuse(self, "Invalid encrypted request", req, false) end
   elseif self.opts.encryption == "required" then
-    return reply(self, http.fail("Invalid encrypted request"), false)
+    return refuse(self, "Invalid encrypted request", req, false)
   end
   if req.headers["partnerid"] ~= self.opts.partner_id then
-    return reply(self, http.fail("Invalid partner"), encrypted)
+    return refuse(self, "Invalid partner", req, encrypted)
   end
   return self:call(row, body, req, encrypted)
 end
 
 --- Serve one API row with a decoded body (after the HTTP, auth and partner checks): the
--- row's field checks, then its handler; answers the envelope as an HTTP response.
+-- row's field checks, then its handler; answers in the dialect in force as an HTTP response.
 -- @tparam table row catalogue row
 -- @tparam table body the request's fields
 -- @tparam table req the request
@@ -200,13 +213,13 @@ end
 -- @treturn table response
 function Sandbox:call(row, body, req, encrypted)
   local bad = fields.check(row, body)
-  if bad then return reply(self, http.fail(bad), encrypted) end
+  if bad then return refuse(self, bad, req, encrypted) end
   local handler = self.handlers[row.name]
-  if not handler then return reply(self, http.fail("not implemented in sandbox"), encrypted) end
+  if not handler then return refuse(self, "not implemented in sandbox", req, encrypted) end
   self:tick()
   local payload, msg = handler(self, body, req)
-  if payload == nil then return reply(self, http.fail(msg or "Failure"), encrypted) end
-  return reply(self, http.ok(payload), encrypted)
+  if payload == nil then return refuse(self, msg or "Failure", req, encrypted) end
+  return reply(self, dialect.ok(self, payload), encrypted)
 end
 
 -- Route a non-control request, apply a pending fault, serve it.
@@ -250,7 +263,7 @@ local function serve(self, req, entry)
       endpoint = endpoint,
       api_error = function(msg)
         if not row then return http.json(400, { error = "invalid_request", error_description = msg }) end
-        return reply(self, http.fail(msg), entry.encrypted or self.opts.encryption == "required")
+        return refuse(self, msg, req, entry.encrypted or self.opts.encryption == "required")
       end,
       unauthorized = function()
         if not row then
@@ -294,7 +307,7 @@ end
 --- Run a control call in-process (the same calls as POST/GET /_sandbox/<name>).
 -- Raises on an unknown call or bad arguments (a test's mistake, not a runtime failure).
 -- @tparam string name reset | config | fault | device | stats | log | advance | wallet |
--- transfer | settlement | vkyc | webhook | ledger | notifications
+-- transfer | settlement | vkyc | webhook | ledger | notifications | report
 -- @tparam[opt] table args
 -- @treturn table result
 function Sandbox:control(name, args)

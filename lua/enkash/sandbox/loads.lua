@@ -6,7 +6,8 @@
 -- Payment Notify webhook. A load refused by a business rule (limit, partner balance) is kept
 -- as a FAILED transaction: its reference is used up and the status lookup answers FAILED,
 -- so a client that missed the answer learns the outcome. Loads refused for bad ids, fields
--- or a duplicate reference leave no record.
+-- or a duplicate reference leave no record. The lookup answers in the dialect in force
+-- (enkash.sandbox.dialect: a page, a list of the wallet's loads, CREATED while pending).
 -- @module enkash.sandbox.loads
 
 local books = require "enkash.sandbox.books"
@@ -14,6 +15,7 @@ local ledger = require "enkash.sandbox.ledger"
 local limits = require "enkash.sandbox.limits"
 local ids = require "enkash.sandbox.ids"
 local notify = require "enkash.sandbox.notify"
+local dialect = require "enkash.sandbox.dialect"
 
 local M = {}
 
@@ -31,6 +33,7 @@ local function begin(sb, body, kind)
     reference = ref, txn_id = ids.fresh(sb.core, "EKT", 12, sb.state.loads), wallet = w.id,
     amount = books.paise(body.amount), status = "FAILED", kind = kind,
   }
+  dialect.hold(sb, rec)
   books.claim(sb, ref, "load")
   sb.state.loads[ref] = rec
   return rec, w
@@ -67,17 +70,31 @@ local function top_up(sb, body)
            otbBalance = books.amount(books.balance(sb, w)) }
 end
 
--- wallet.transaction: a load of this wallet by its reference (pgReferenceNumber).
+-- A load as its lookup shows it (status and amount as enkash.sandbox.dialect.shown says).
+local function view(sb, rec, w)
+  local status, paise = dialect.shown(sb, rec)
+  return {
+    pgReferenceNumber = rec.reference, enkashCardTxnId = rec.txn_id, enKashCardId = w.id,
+    amount = books.amount(paise), transactionType = "CR", status = status,
+    otbBalance = books.amount(books.balance(sb, w)),
+  }
+end
+
+-- wallet.transaction: a load of this wallet by its reference (pgReferenceNumber); under
+-- lookups = "list" a search of the wallet's loads that ignores the reference, as the card
+-- Get Transaction Details page (a search answering lists) would.
 local function transaction(sb, body)
   local w, msg = books.wallet(sb, body)
   if not w then return nil, msg end
   local rec = sb.state.loads[body.pgReferenceNumber]
-  if not rec or rec.wallet ~= w.id then return nil, "Transaction not found" end
-  return {
-    pgReferenceNumber = rec.reference, enkashCardTxnId = rec.txn_id, enKashCardId = w.id,
-    amount = books.amount(rec.amount), transactionType = "CR", status = rec.status,
-    otbBalance = books.amount(books.balance(sb, w)),
-  }
+  if rec and rec.wallet ~= w.id then rec = nil end
+  return dialect.lookup(sb, {
+    found = rec, missing = "Transaction not found",
+    view = function(r) return view(sb, r, w) end,
+    all = function()
+      return books.recent(sb, "load", dialect.LIST_MAX, function(r) return r.wallet == w.id end)
+    end,
+  })
 end
 
 --- Handlers by catalogue row name.

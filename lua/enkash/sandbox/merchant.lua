@@ -8,7 +8,9 @@
 -- Assumptions: the settlement statuses are the documented enum (REFERENCE.md §4.17); the
 -- debit is SUCCESS at once; a refused debit (OTP, balance) leaves no record, since the
 -- settlement enum has no failed value, so its reference stays free for a new attempt; a
--- debit is not a load and does not count against load limits.
+-- debit is not a load and does not count against load limits. The status lookup answers in
+-- the dialect in force (enkash.sandbox.dialect); a settlement never reports CREATED (its first
+-- status, PENDING, is already a documented one).
 -- @module enkash.sandbox.merchant
 
 local books = require "enkash.sandbox.books"
@@ -16,6 +18,7 @@ local ledger = require "enkash.sandbox.ledger"
 local ids = require "enkash.sandbox.ids"
 local otp = require "enkash.sandbox.otp"
 local steps = require "enkash.sandbox.steps"
+local dialect = require "enkash.sandbox.dialect"
 
 local pairs = pairs
 
@@ -29,6 +32,20 @@ M.CHAIN = { "PENDING", "APPROVED", "SETTLEMENT_IN_PROCESS", "SETTLED" }
 M.STATUSES = { PENDING = true, APPROVED = true, SETTLEMENT_IN_PROCESS = true, DISPUTED = true, SETTLED = true,
                PENDING_WITH_BANK = true, REFUND = true, ON_HOLD = true }
 
+-- What authorises a debit: the transaction OTP (otpMedium MOBILE), or the MFA code.
+-- Assumption: an MFA code (otpMedium "MFA", field mfaCode as on the Prepaid Card pages,
+-- REFERENCE.md §8) comes from the user's authenticator, not from wallet.send_otp: it has no
+-- otpReferenceId and is not used up; the sandbox takes the configured otp_code as the one
+-- valid code, and a wrong one answers like a wrong OTP. The returned record is a fresh
+-- table, so `otp.use` on it changes nothing that is kept.
+local function authorise(sb, body, w)
+  if body.otpMedium == "MFA" then
+    if body.mfaCode ~= sb.opts.otp_code then return nil, otp.INVALID end
+    return { mfa = true }
+  end
+  return otp.valid(sb, body.otpReferenceId, w.id, body.otp)
+end
+
 local function debit(sb, body)
   local w, msg = books.wallet(sb, body, "enkashCardId") -- lower-case k, as documented
   if not w then return nil, msg end
@@ -38,7 +55,7 @@ local function debit(sb, body)
   msg = books.duplicate(sb, ref, REF)
   if msg then return nil, msg end
   local o
-  o, msg = otp.valid(sb, body.otpReferenceId, w.id, body.otp)
+  o, msg = authorise(sb, body, w)
   if not o then return nil, msg end
   local paise = books.paise(body.amount)
   local merchant = books.merchant_name(body.merchantDetailId)
@@ -56,10 +73,19 @@ local function debit(sb, body)
            otbBalance = books.amount(books.balance(sb, w)) }
 end
 
+local function settlement_view(sb, rec)
+  local status, paise = dialect.shown(sb, rec)
+  return { merchantUniqueTxnId = rec.reference, status = status, amount = books.amount(paise) }
+end
+
+-- merchant.settlement_status: a settlement by its reference; under lookups = "list" every
+-- settlement of the sandbox.
 local function settlement_status(sb, body)
-  local rec = sb.state.settlements[body.merchantUniqueTxnId]
-  if not rec then return nil, "Transaction not found" end
-  return { merchantUniqueTxnId = rec.reference, status = rec.status, amount = books.amount(rec.amount) }
+  return dialect.lookup(sb, {
+    found = sb.state.settlements[body.merchantUniqueTxnId], missing = "Transaction not found",
+    view = function(r) return settlement_view(sb, r) end,
+    all = function() return books.recent(sb, "merchant", dialect.LIST_MAX) end,
+  })
 end
 
 --- Move every open settlement along by the clock.

@@ -4,6 +4,8 @@
 -- the HTTP control API cannot switch itself on).
 -- @module enkash.sandbox.options
 
+local dialect = require "enkash.sandbox.dialect"
+
 local type, pairs, tostring, floor = type, pairs, tostring, math.floor
 local match = string.match
 
@@ -61,6 +63,7 @@ M.config = {
       "an http(s) URL, or false for none"
   end,
   webhook_secret = function(v) return type(v) == "string" and v ~= "", "a non-empty string" end,
+  dialect = dialect.check, -- the response shapes (enkash.sandbox.dialect); kept resolved in opts
 }
 
 local function nonempty(v) return type(v) == "string" and v ~= "", "a non-empty string" end

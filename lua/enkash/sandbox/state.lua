@@ -23,6 +23,8 @@ function M.new()
     wallets = {},    -- enKashCardId -> wallet record (enkash.sandbox.wallet)
     mobiles = {},    -- mobile -> enKashCardId (one wallet per mobile)
     refs = {},       -- reference of any money call -> "load" | "transfer" | "merchant"
+    claimed = {},    -- those references in the order used, oldest first
+    reports = {},    -- reference -> {status =, amount =}: what lookups report (control `report`)
     loads = {},      -- uniqueReferenceNumber -> load record (add_money, top_up)
     otps = {},       -- otpReferenceId -> {wallet, code, expires_at, used}
     beneficiaries = {}, beneficiary_list = {}, -- beneficiaryId -> record; the same in order added

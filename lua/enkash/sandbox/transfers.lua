@@ -10,14 +10,16 @@
 --   credit counts as a load of the receiver);
 -- - a transfer refused by a business rule (balance, receiver's limits) is kept as FAILED and
 --   uses its reference up; one refused for bad ids, fields, an unknown beneficiary or
---   receiver, or a duplicate reference leaves no record.
+--   receiver, or a duplicate reference leaves no record;
+-- - the status lookup and the beneficiary search answer in the dialect in force
+--   (enkash.sandbox.dialect).
 -- @module enkash.sandbox.transfers
 
 local books = require "enkash.sandbox.books"
 local ledger = require "enkash.sandbox.ledger"
 local limits = require "enkash.sandbox.limits"
 local ids = require "enkash.sandbox.ids"
-local json = require "enkash.json"
+local dialect = require "enkash.sandbox.dialect"
 
 local tostring, ipairs, sub, rep, lower, find = tostring, ipairs, string.sub, string.rep, string.lower,
   string.find
@@ -73,12 +75,13 @@ local function search_beneficiaries(sb, body)
       out[#out + 1] = view(b)
     end
   end
-  return { beneficiaries = json.array(out) }
+  return dialect.search(sb, out, function(list) return { beneficiaries = list } end)
 end
 
 -- Keep a FAILED record of a transfer (using up its reference).
 local function record(sb, ref, kind, from, to, paise)
   local rec = { reference = ref, type = kind, from = from, to = to, amount = paise, status = "FAILED" }
+  dialect.hold(sb, rec)
   books.claim(sb, ref, "transfer")
   sb.state.transfers[ref] = rec
   return rec
@@ -130,11 +133,20 @@ local function wallet_to_wallet(sb, body)
   return answer(sb, rec, w)
 end
 
-local function status(sb, body)
-  local rec = sb.state.transfers[body[REF]]
-  if not rec then return nil, "Transaction not found" end
-  return { uniqueTransactionId = rec.reference, status = rec.status, amount = books.amount(rec.amount),
+local function status_view(sb, rec)
+  local status, paise = dialect.shown(sb, rec)
+  return { uniqueTransactionId = rec.reference, status = status, amount = books.amount(paise),
            type = rec.type }
+end
+
+-- transfers.status: a transfer by its reference; under lookups = "list" every transfer of the
+-- sandbox (the lookup has no wallet to scope it).
+local function status(sb, body)
+  return dialect.lookup(sb, {
+    found = sb.state.transfers[body[REF]], missing = "Transaction not found",
+    view = function(r) return status_view(sb, r) end,
+    all = function() return books.recent(sb, "transfer", dialect.LIST_MAX) end,
+  })
 end
 
 --- Handlers by catalogue row name.

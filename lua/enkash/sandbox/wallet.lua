@@ -6,7 +6,9 @@
 -- Assumptions (the portal shows none of these responses): a new wallet is MIN_KYC with
 -- T&C not accepted and unverified; one wallet per mobile number in the whole sandbox; the
 -- wallet status is always ACTIVE (the T&C guide leaves gating to the partner, so money calls
--- do not check T&C or verification); update answers the wallet's details.
+-- do not check T&C or verification); update answers the wallet's details. The details
+-- lookup answers in the dialect in force (enkash.sandbox.dialect): an unknown wallet is a miss
+-- there, while a wrong companyId or cardAccountId stays a failure.
 -- @module enkash.sandbox.wallet
 
 local books = require "enkash.sandbox.books"
@@ -15,6 +17,7 @@ local limits = require "enkash.sandbox.limits"
 local ids = require "enkash.sandbox.ids"
 local money = require "enkash.money"
 local redact = require "enkash.redact"
+local dialect = require "enkash.sandbox.dialect"
 
 local type, pairs, ipairs = type, pairs, ipairs
 
@@ -103,9 +106,12 @@ local function update(sb, body)
 end
 
 local function details(sb, body)
-  local w, msg = books.wallet(sb, body)
-  if not w then return nil, msg end
-  return M.details(sb, w)
+  local msg = books.check_ids(sb, body)
+  if msg then return nil, msg end
+  return dialect.lookup(sb, {
+    found = (books.wallet(sb, body)), missing = "Wallet not found",
+    view = function(w) return M.details(sb, w) end,
+  })
 end
 
 local function balance(sb, body)
