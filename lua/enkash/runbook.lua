@@ -166,6 +166,23 @@ local function replay(records)
   return st
 end
 
+-- The summary of a run refused before its first step: nothing was sent.
+local function refused(run_id, message, field)
+  return { ok = false, run_id = run_id, steps = {}, values = {},
+           error = errors.new("validation", message, { field = field }) }
+end
+
+-- The records a resume starts from, or nil, err when the journal cannot be trusted. Any
+-- store must give the run's input first (the file store checks it too): without it the
+-- steps would run on an empty input.
+local function resume_records(journal)
+  local records, err = journal:records()
+  if records and (records[1] == nil or records[1].t ~= "run") then
+    return nil, "journal damaged at line 1: the first record is not the run's input"
+  end
+  return records, err
+end
+
 --- A fresh run id: UTC time and 4 random hex digits, e.g. 20261128-074501-3fa2.
 -- @treturn string
 function M.new_run_id()
@@ -177,22 +194,31 @@ end
 -- @tparam table rb the runbook
 -- @tparam table opts client (required), store (required), run_id (default: new), input (table),
 -- resume (true: continue the journal of run_id), on_event (function(event))
--- @treturn table summary {ok, run_id, steps = {{name, status, elapsed, error}}, values, error}
+-- @treturn table summary {ok, run_id, steps = {{name, status, elapsed, error}}, values, error};
+-- a resume whose journal is damaged sends nothing and fails with a `validation` error
+-- (field "journal", "journal damaged at line N: <why>")
 function M.run(rb, opts)
   local client, store = opts.client, opts.store
   if not client or not store then error("run needs client and store", 2) end
   local run_id = opts.run_id or M.new_run_id()
   if opts.resume and not store:exists(run_id) then
-    return { ok = false, run_id = run_id, steps = {}, values = {},
-             error = errors.new("validation", "no journal for run " .. run_id, { field = "run_id" }) }
+    return refused(run_id, "no journal for run " .. run_id, "run_id")
   end
   if not opts.resume and store:exists(run_id) then
-    return { ok = false, run_id = run_id, steps = {}, values = {},
-             error = errors.new("validation", "run " .. run_id .. " exists; use --resume",
-                                { field = "run_id" }) }
+    return refused(run_id, "run " .. run_id .. " exists; use --resume", "run_id")
   end
   local journal = assert(store:open(run_id))
-  local past = replay(journal:records())
+  local past = replay({})
+  if opts.resume then
+    -- A damaged journal stops the run before any call: guessing past a damaged money record
+    -- would send it again under a new reference.
+    local records, err = resume_records(journal)
+    if not records then
+      journal:close()
+      return refused(run_id, tostring(err), "journal")
+    end
+    past = replay(records)
+  end
   local run = setmetatable({ journal = journal, money = past.money }, Run)
   local emit = opts.on_event or function() end
   local input = opts.input or past.input or {}

@@ -153,7 +153,14 @@ function M.run(args)
       resume = o.resume ~= nil,
       on_event = o.json and progress.json(io.stdout) or progress.human(io.stdout, o["dry-run"]),
     })
-    if not o.json then say("\n" .. progress.summary(summary)) end
+    -- A run refused before its first step (no journal, an existing run, a damaged journal)
+    -- has no table to show: its reason goes to stderr, in --json mode too.
+    local refused = not summary.ok and #summary.steps == 0
+    if refused then
+      fail(tostring(summary.error))
+    elseif not o.json then
+      say("\n" .. progress.summary(summary))
+    end
     if not o.json and not o["dry-run"] and store:exists(summary.run_id) then
       say("journal: " .. runs_dir .. "/" .. summary.run_id .. ".journal")
     end
