@@ -462,9 +462,15 @@ describe("sandbox dialects", function()
       assert.equals('{"payload":"Unique reference number already exists","response_code":409,'
         .. '"response_message":"Unique reference number already exists"}', res.body)
       assert.equals(422, code(call(sb, "wallet.balance", { cardAccountId = ACC, enKashCardId = w.enKashCardId })))
-      assert.equals(422, code(top_up(sb, w, 10, "BAD REF")))
-      assert.equals(422, code(top_up(sb, w, 0, "L0")))
-      assert.equals(422, code(top_up(sb, w, "1.234", "L0")))
+      assert.equals(422, code(top_up(sb, w, 10, { "not", "a", "string" })))
+      -- the wording classes themselves (enkash.sandbox.fields' refusals)
+      for msg, want in pairs({ ["amount must have at most 2 decimals"] = 422, ["amount is too large"] = 422,
+                               ["documents[1].docNo is required"] = 422, ["gender is invalid"] = 422,
+                               ["Transaction ID already exists"] = 409, ["Invalid companyId"] = 412,
+                               ["Invalid partner"] = 412, ["Invalid or expired OTP"] = 1,
+                               ["Insufficient balance in card account"] = 1 }) do
+        assert.equals(want, dialect.payouts_code(msg), msg)
+      end
       assert.equals(412, code(call(sb, "wallet.balance", ids(w, { companyId = "CEKOTHER01" }))))
       assert.equals(412, code(call(sb, "wallet.balance", ids(w), { partner = "CROTHER" })))
       assert.equals(1, code(top_up(sb, w, 10000, "BIG")))
@@ -601,6 +607,26 @@ describe("sandbox dialects", function()
   end)
 end)
 
+describe("enkash sandbox --dialect", function()
+  local cli = require "enkash.cli.sandbox"
+
+  it("passes a preset or dimensions to the sandbox, and refuses anything else", function()
+    assert.equals("paged", cli.parse({ "--dialect", "paged" }).sandbox_opts.dialect)
+    assert.same({ envelope = "code", pending = 2 },
+      cli.parse({ "--dialect", "envelope=code,pending=2" }).sandbox_opts.dialect)
+    assert.is_nil(cli.parse({ "--port", "9000" }).sandbox_opts.dialect)
+    for _, bad in ipairs({ { "--dialect", "nope" }, { "--dialect", "pending=x" }, { "--dialect" },
+                           { "--dialect", "errors=loud" } }) do
+      local o, err = cli.parse(bad)
+      assert.is_nil(o)
+      assert.matches("--dialect", err, 1, true)
+    end
+    assert.matches("--dialect", cli.help, 1, true)
+    assert.matches("dialect        list (envelope=response_code lookups=list pending=2 errors=string)",
+      cli.banner({ url = "http://127.0.0.1:1" }, false, "list"), 1, true)
+  end)
+end)
+
 describe("sandbox dialects over nginx", function()
   local nginx = require "enkash.sandbox.nginx"
   local srv, bearer
@@ -638,7 +664,8 @@ describe("sandbox dialects over nginx", function()
   end
 
   setup(function()
-    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0 } })
+    -- started with a dialect, as `enkash sandbox --dialect terse` starts it
+    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0, dialect = "terse" } })
     local status, body = curl("POST", "/oauth/token", {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       Authorization = "Basic " .. core.b64encode(D.client_id .. ":" .. D.client_secret),
@@ -654,6 +681,10 @@ describe("sandbox dialects over nginx", function()
 
   it("changes the answer on the wire when config sets dialect", function()
     local status, body = details()
+    assert.equals(200, status)
+    assert.equals('{"payload":null,"response_code":1,"response_message":"Wallet not found"}', body)
+    control("config", { dialect = "enkash" })
+    status, body = details()
     assert.equals(200, status)
     assert.equals('{"payload":"Wallet not found","response_code":1,"response_message":"Wallet not found"}', body)
     assert.same(dialect.DIALECTS.paged, control("config", { dialect = "paged" }).dialect)
