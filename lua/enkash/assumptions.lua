@@ -45,16 +45,63 @@ return {
 
   --- Reconciliation of money-moving calls (DESIGN.md). Enkash documents no Wallet status
   -- values or error texts, so these are the readings enkash applies to the status endpoints'
-  -- answers. Config: reconcile_delay, status_failed, not_found_pattern, duplicate_pattern.
+  -- answers. Config: reconcile_delay, status_words, error_patterns, max_sends,
+  -- pending_interval, pending_wait.
   -- Seconds to wait after an ambiguous failure before asking the status endpoint (Enkash's
   -- Bill Payments guide says 2-3 minutes for its own product; a wallet call settles faster).
   reconcile_delay = 1,
-  -- A status answer whose payload.status is one of these means the call failed.
-  status_failed = { FAILED = true, REJECTED = true, REVERSED = true, DECLINED = true, FAILURE = true },
-  -- A response_code 1 from a status endpoint matching this means "no such reference".
-  not_found_pattern = "[Nn]ot [Ff]ound",
-  -- A response_code 1 on a money call matching this means the reference was already used.
-  duplicate_pattern = "[Aa]lready [Ee]xists",
+  -- A status record's word (`status`, compared upper-cased) in one of these sets says the
+  -- call succeeded, is still pending or failed; any other word is unknown: the caller gets
+  -- unknown_outcome, never success. One vocabulary per kind of status endpoint (the catalogue
+  -- row's `status.words`); config `status_words = {transaction = {pending = {...}}}` replaces
+  -- the sets it names. `transaction`: the card product's Get Transaction Details shows
+  -- "CREATED" (https://docs.enkash.com/api-13551023), Payouts PENDING / PROCESSING / REJECTED
+  -- (https://docs.enkash.com/folder-1769255); the rest are the usual words of payment APIs.
+  -- `settlement`: the documented settlement enum (REFERENCE.md §4.17): every value but a
+  -- refund says the debit happened; PENDING_WITH_BANK ("refund is not yet success") may still
+  -- turn into a refund, REFUND gave the money back.
+  status_words = {
+    transaction = {
+      succeeded = { "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "COMPLETED", "COMPLETE", "SETTLED", "PAID",
+                    "APPROVED", "CAPTURED" },
+      pending = { "CREATED", "PENDING", "PROCESSING", "INITIATED", "IN_PROGRESS", "INPROGRESS",
+                  "SUBMITTED", "QUEUED", "ACCEPTED", "ON_HOLD" },
+      failed = { "FAILED", "FAILURE", "REJECTED", "REVERSED", "DECLINED", "CANCELLED", "CANCELED",
+                 "EXPIRED", "REFUNDED", "REFUND" },
+    },
+    settlement = {
+      succeeded = { "PENDING", "APPROVED", "SETTLEMENT_IN_PROCESS", "DISPUTED", "SETTLED", "ON_HOLD" },
+      pending = { "PENDING_WITH_BANK" },
+      failed = { "REFUND" },
+    },
+  },
+  -- A pending record is asked again every pending_interval seconds (growing by half each
+  -- time), within the call's deadline, or pending_wait seconds when the call has none.
+  pending_interval = 1,
+  pending_wait = 10,
+  -- Business failures by message text (lower-cased, Lua patterns), first match wins: the
+  -- code becomes err.code (enkash.error_codes). Enkash documents no Wallet error texts; these
+  -- are the sandbox's texts, the portal's few ("Insufficient balance in card account",
+  -- "Transaction ID already exists", "Velocity limit breached") and common wordings.
+  -- Config: error_patterns (a list of {code, pattern}, tried first); the older
+  -- not_found_pattern and duplicate_pattern add one pattern each.
+  error_patterns = {
+    { "otp_expired", "otp[%w%s]*expired" }, { "otp_expired", "expired otp" },
+    { "invalid_otp", "invalid otp" }, { "invalid_otp", "incorrect otp" }, { "invalid_otp", "wrong otp" },
+    { "invalid_otp", "otp[%w%s]*invalid" }, { "invalid_otp", "otp[%w%s]*mismatch" },
+    { "not_found", "not found" }, { "not_found", "does not exist" }, { "not_found", "no such" },
+    { "not_found", "no record" },
+    { "duplicate_reference", "already exists" }, { "duplicate_reference", "duplicate" },
+    { "duplicate_reference", "already used" },
+    { "insufficient_balance", "insufficient" },
+    { "limit_exceeded", "limit" },
+    { "tnc_pending", "t&c" }, { "tnc_pending", "terms and conditions" }, { "tnc_pending", "tnc" },
+    { "kyc_required", "kyc" },
+    { "locked", "locked" }, { "locked", "blocked" },
+    { "forbidden", "not enabled" },
+    { "invalid_request", "is required" }, { "invalid_request", "is invalid" },
+    { "invalid_request", "invalid" }, { "invalid_request", "missing" }, { "invalid_request", "must be" },
+  },
   -- How many times one money call may be sent in all (a resend only after the status
   -- endpoint said the reference is unknown). Config: max_sends.
   max_sends = 2,

@@ -11,7 +11,10 @@
 --   money       true when the call moves money: never blindly retried (enkash.reconcile)
 --   reference   the field holding the call's unique reference; generated when left out
 --   status      for money rows: how to ask whether the call took effect:
---               {endpoint = row name, params = {status field = this row's field}}
+--               {endpoint = row name, params = {status field = this row's field},
+--                match = record fields that may hold the reference, words = the status
+--                vocabulary ("transaction" | "settlement", see assumptions.status_words),
+--                amount = the record field holding the amount}
 --   idempotent  true for reads and status calls: retried on transient failures
 --   documented  true when the portal shows method, path and body; false rows say why in
 --               `assumption` and are listed in the README's "Assumed endpoints"
@@ -63,6 +66,16 @@ local device_fields = {
 }
 
 local P = "/api/v0/partner/enKashCard"
+
+-- The record fields that may carry a money call's reference in a status answer, for
+-- enkash.reconcile: a record matches when one of them equals the call's reference. Loads: the
+-- Rewards guide says "the pgReferenceNumber in the response matches your
+-- uniqueReferenceNumber" (https://docs.enkash.com/doc-1039425); the card lookup filters by
+-- pgReferenceNumbers (https://docs.enkash.com/api-13551023). Transfers and settlements: the
+-- reference as sent (assumed).
+local LOAD_MATCH = { "pgReferenceNumber", "uniqueReferenceNumber", "uniqueReferenceNum" }
+local TRANSFER_MATCH = { "uniqueTransactionId" }
+local SETTLEMENT_MATCH = { "merchantUniqueTxnId", "uniqueTransactionId" }
 
 --- All rows, in the portal's order (V5 navigation).
 M.rows = {
@@ -154,7 +167,7 @@ M.rows = {
     status = { endpoint = "wallet.transaction", params = {
       companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
       pgReferenceNumber = "uniqueReferenceNumber",
-    } },
+    }, match = LOAD_MATCH, words = "transaction", amount = "amount" },
     documented = false,
     assumption = "only the navigation entry exists (old name Load Money Topup); the body follows "
       .. "Wallet Top-Up's conventions: the wallet's ids, amount, uniqueReferenceNumber",
@@ -172,7 +185,7 @@ M.rows = {
     status = { endpoint = "wallet.transaction", params = {
       companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
       pgReferenceNumber = "uniqueReferenceNumber",
-    } },
+    }, match = LOAD_MATCH, words = "transaction", amount = "amount" },
     documented = true,
     source = "REFERENCE.md §4.9, https://docs.enkash.com/api-19838579",
   },
@@ -225,7 +238,8 @@ M.rows = {
       req(ref("uniqueTransactionId")), str("remarks"),
     },
     money = true, reference = "uniqueTransactionId",
-    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" } },
+    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" },
+               match = TRANSFER_MATCH, words = "transaction", amount = "amount" },
     documented = false,
     assumption = "only the navigation entry exists (old name Fund Transfer); the reference is "
       .. "uniqueTransactionId, as on the merchant debit",
@@ -238,7 +252,8 @@ M.rows = {
       req(ref("uniqueTransactionId")), str("remarks"),
     },
     money = true, reference = "uniqueTransactionId",
-    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" } },
+    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" },
+               match = TRANSFER_MATCH, words = "transaction", amount = "amount" },
     documented = false,
     assumption = "only the navigation entry exists",
     source = "REFERENCE.md §4.15",
@@ -261,7 +276,8 @@ M.rows = {
     },
     money = true, reference = "uniqueTransactionId",
     status = { endpoint = "merchant.settlement_status",
-               params = { merchantUniqueTxnId = "uniqueTransactionId" } },
+               params = { merchantUniqueTxnId = "uniqueTransactionId" },
+               match = SETTLEMENT_MATCH, words = "settlement", amount = "amount" },
     documented = true,
     source = "REFERENCE.md §4.16, https://docs.enkash.com/api-20879440",
   },
@@ -271,6 +287,18 @@ M.rows = {
     idempotent = true, documented = true,
     source = "REFERENCE.md §4.17, https://docs.enkash.com/api-24040936",
   },
+}
+
+--- Money fields of responses, at any depth: each also comes back as integer paise,
+-- `<name>_paise`, read from the JSON text (enkash.amounts). `amount` and `otbBalance`: the
+-- Rewards credit example (https://docs.enkash.com/doc-1039425) and the card pages; the
+-- webhook template's amounts (REFERENCE.md §4.19); `amountToLoad`, `amountFrom`/`amountTo`:
+-- request fields Enkash may echo; `principalAmount`, `balance`: a card webhook (§8);
+-- `remainingLimit`, `availableBalance`: assumed names of limit and balance answers.
+M.response_money = {
+  "amount", "otbBalance", "finalAmount", "transactionAmount", "surcharge", "surchargeGst", "mdr",
+  "mdrGst", "amountToLoad", "amountFrom", "amountTo", "principalAmount", "balance",
+  "remainingLimit", "availableBalance",
 }
 
 --- Rows indexed by name.

@@ -35,6 +35,7 @@ local types = {
   retries = "number", retry_base = "number", retry_cap = "number", retry_after_max = "number",
   reconcile_delay = "number", max_sends = "number", status_failed = "table",
   not_found_pattern = "string", duplicate_pattern = "string", kyc_field = "string",
+  status_words = "table", error_patterns = "table", pending_interval = "number", pending_wait = "number",
   allow_insecure_http = "boolean", deadline = "number", log_level = "string",
   ngx_shared_dict = "string",
 }
@@ -67,6 +68,69 @@ local function check_scheme(cfg, key)
   if scheme == "http" and not loopback(url) and not cfg.allow_insecure_http then
     return bad(key .. " must use https for a host that is not loopback (or set allow_insecure_http)", key)
   end
+  return true
+end
+
+-- Lua patterns given in config must compile: a bad one would raise in the middle of
+-- reconciliation, after a money call was sent.
+local function pattern_ok(p)
+  return type(p) == "string" and pcall(string.find, "", p)
+end
+
+local function check_patterns(cfg)
+  for _, k in ipairs({ "not_found_pattern", "duplicate_pattern" }) do
+    if cfg[k] ~= nil and not pattern_ok(cfg[k]) then return bad(k .. " is not a valid Lua pattern", k) end
+  end
+  for i, p in ipairs(cfg.error_patterns or {}) do
+    if type(p) ~= "table" or type(p[1]) ~= "string" or not pattern_ok(p[2]) then
+      return bad("error_patterns[" .. i .. "] must be {code, Lua pattern}", "error_patterns")
+    end
+  end
+  return true
+end
+
+-- A word list as a set of upper-cased words.
+local function word_set(list)
+  local set = {}
+  for _, w in ipairs(list) do set[w:upper()] = true end
+  return set
+end
+
+--- The status vocabularies in force (`cfg.words`): the assumed ones, with the sets that
+-- config's `status_words` names replaced, and the older `status_failed` added to every
+-- vocabulary's failed words. Each vocabulary is {succeeded = set, pending = set, failed = set}.
+-- @tparam table cfg the config being resolved (cfg.words is set)
+-- @treturn true|nil
+-- @treturn[opt] table err
+function M.status_words(cfg)
+  local given = cfg.status_words or {}
+  local words = {}
+  for name, vocab in pairs(assumptions.status_words) do
+    local over = given[name]
+    if over ~= nil and type(over) ~= "table" then
+      return bad("status_words." .. name .. " must be a table", "status_words")
+    end
+    local v = {}
+    for _, set in ipairs({ "succeeded", "pending", "failed" }) do
+      local list = over and over[set] or vocab[set]
+      local key = "status_words." .. name .. "." .. set
+      if type(list) ~= "table" then return bad(key .. " must be a list", "status_words") end
+      for _, w in ipairs(list) do
+        if type(w) ~= "string" then return bad(key .. " must hold strings", "status_words") end
+      end
+      v[set] = word_set(list)
+    end
+    for w in pairs(cfg.status_failed or {}) do
+      if type(w) == "string" then v.failed[w:upper()] = true end
+    end
+    words[name] = v
+  end
+  for name in pairs(given) do
+    if not words[name] then
+      return bad("status_words: unknown vocabulary " .. tostring(name), "status_words")
+    end
+  end
+  cfg.words = words
   return true
 end
 
@@ -141,16 +205,24 @@ function M.resolve(user)
   end
   if cfg.verify == nil then cfg.verify = true end
   for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
-                       "token_refresh_max", "device_failed_statuses", "reconcile_delay",
-                       "status_failed", "not_found_pattern", "duplicate_pattern", "max_sends",
-                       "kyc_field" }) do
+                       "token_refresh_max", "device_failed_statuses", "reconcile_delay", "max_sends",
+                       "kyc_field", "pending_interval", "pending_wait" }) do
     if cfg[k] == nil then cfg[k] = assumptions[k] end
   end
+  for _, k in ipairs({ "reconcile_delay", "pending_interval", "pending_wait" }) do
+    local v = cfg[k]
+    if v ~= v or v < 0 or v == math.huge then return bad(k .. " must be a number of seconds >= 0", k) end
+  end
+  local words_ok, words_err = M.status_words(cfg)
+  if not words_ok then return nil, words_err end
+  local patterns_ok, patterns_err = check_patterns(cfg)
+  if not patterns_ok then return nil, patterns_err end
   for k, v in pairs(policy) do
     if cfg[k] == nil then cfg[k] = v end
     if cfg[k] < 0 then return bad(k .. " must be >= 0", k) end
   end
-  if cfg.max_sends < 1 then return bad("max_sends must be >= 1", "max_sends") end
+  local sends = cfg.max_sends
+  if sends ~= sends or sends < 1 then return bad("max_sends must be >= 1", "max_sends") end -- NaN too
   cfg.routes = cfg.routes or {}
   cfg.log_level = cfg.log_level or "info"
   if not M.log_levels[cfg.log_level] then

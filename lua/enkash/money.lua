@@ -57,6 +57,26 @@ function M.paise(v)
   return paise
 end
 
+--- Convert an amount as Enkash wrote it in a response (the JSON text of a number, or a
+-- string) to integer paise. Unlike `paise`, 0 and negative amounts are read (fees, balances),
+-- and the text is never a float's rendering: "100.10" -> 10010, "0.07" -> 7.
+-- @tparam string text decimal text: "-"? digits, then "." and at most 2 digits
+-- @treturn number|nil paise (an integer under Lua 5.4)
+-- @treturn[opt] string why the text is not an exact amount in paise
+function M.exact(text)
+  if type(text) ~= "string" then return nil, "is not an amount" end
+  local sign, whole, frac = match(text, "^(%-?)(%d+)%.?(%d*)$")
+  if not whole or (frac == "" and match(text, "%.$")) then return nil, "is not a plain decimal amount" end
+  if #frac > 2 then return nil, "has more than 2 decimals" end
+  whole = match(whole, "^0*(%d-%d)$") -- leading zeros never make an amount larger
+  -- 13 digits of rupees: 15 digits of paise stay exact in a double (LuaJIT) and lie above
+  -- any balance a partner account holds.
+  if #whole > 13 then return nil, "is too large" end
+  local paise = tonumber(whole) * 100 + tonumber(frac .. rep("0", 2 - #frac))
+  if sign == "-" then paise = -paise end
+  return paise
+end
+
 --- Write paise as rupees in decimal text: 1000 -> "10", 2050 -> "20.50".
 -- @tparam number paise an integer value
 -- @treturn string

@@ -5,7 +5,9 @@
 -- `kycStatus` by assumption). Full KYC comes through VKYC (§4.6).
 -- @module enkash.onboarding
 
-local type = type
+local envelope = require "enkash.envelope"
+
+local type, ipairs = type, ipairs
 
 local M = {}
 
@@ -51,8 +53,33 @@ end
 function M.state(client, params)
   local details, err = client.wallet:details(params)
   if not details then return nil, err end
-  if type(details) ~= "table" then details = {} end
-  return M.from_details(details, client.config.kyc_field)
+  return M.from_details(M.wallet_record(details, params), client.config.kyc_field)
+end
+
+-- The id fields a wallet record may carry (the Merchant body spells it enkashCardId).
+local ID_FIELDS = { "enKashCardId", "enkashCardId" }
+
+--- The wallet's record in a Get Wallet Details answer, whatever its shape: the object itself,
+-- or, in a page (`{"recordsCount", "data": [...]}`) or a list, the record whose enKashCardId
+-- is the one asked for (the only record when none was asked for). An answer with no such
+-- record gives `{}`: not usable, T&C not accepted.
+-- @param details the payload
+-- @tparam[opt] table params the Get Wallet Details params (enKashCardId)
+-- @treturn table the record
+function M.wallet_record(details, params)
+  local records = envelope.records(details)
+  local want = type(params) == "table" and params.enKashCardId or nil
+  if want == nil then return #records == 1 and records[1] or {} end
+  for _, r in ipairs(records) do
+    for _, f in ipairs(ID_FIELDS) do
+      if r[f] == want then return r end
+    end
+  end
+  -- One object that names no id at all is the wallet asked for (the documented shape).
+  if #records == 1 and records[1].enKashCardId == nil and records[1].enkashCardId == nil then
+    return records[1]
+  end
+  return {}
 end
 
 return M

@@ -84,6 +84,15 @@ function M.send(client, row, req, opts)
   local res
   if token then
     res, err = transmit(client, row, req, opts, token)
+    -- A 401 on a money call may have come after the server applied it (a gateway in front
+    -- of a slow commit): drop the token and let enkash.reconcile ask the status endpoint,
+    -- with a fresh token, before anything is sent again.
+    if res and res.status == 401 and row.money then
+      client.tokens:invalidate()
+      err = errors.new("auth", "access token refused (HTTP 401) on a money call; its outcome is "
+        .. "looked up before any resend", { endpoint = row.name, http_status = 401, ambiguous = true })
+      res = nil
+    end
     -- A 401 means the token died early (revoked, server restart): refresh once, send once.
     if res and res.status == 401 then
       client.tokens:invalidate()
@@ -98,7 +107,7 @@ function M.send(client, row, req, opts)
     end
   end
   local payload
-  if res then payload, err = envelope.decode(res, row.name, cfg.encryption, cfg.client_secret) end
+  if res then payload, err = envelope.decode(res, row.name, cfg.encryption, cfg.client_secret, cfg) end
   if err and not err.endpoint then err.endpoint = row.name end
   if cfg.logger then -- no event table to build when nobody listens
     log.emit(cfg, err and "warn" or "info", "request", {

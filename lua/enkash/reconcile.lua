@@ -1,22 +1,33 @@
---- Money-moving calls: never blindly repeated.
+--- Money-moving calls: success only when Enkash shows a record of it, matched by reference.
 -- Each call carries a unique reference (generated when the caller gives none) that is kept
--- on every resend. After an ambiguous failure (timeout after send, reset, garbage, 5xx) the
--- status endpoint is asked about that reference before anything else happens:
---   found and not failed -> the call took effect: success, answered from the status record;
---   found and failed     -> an `api` error;
---   not found            -> it never took effect: sent again (same reference), up to max_sends;
---   status unavailable   -> `unknown_outcome`, carrying the reference to check later.
+-- on every resend. Its answer is believed only when it is the record of that reference with a
+-- succeeded status; otherwise (an ambiguous failure: timeout after send, reset, garbage, 5xx,
+-- a 401; "already exists" for our reference; an answer in doubt) the status endpoint is asked
+-- about the reference before anything else happens. The record is found by reference in an
+-- object, a list or a page (enkash.envelope.records) and read through the row's status
+-- vocabulary (assumptions.status_words):
+--   succeeded, same amount -> success, answered from the record (`response.reconciled`);
+--   failed                 -> an `api` error, code `transaction_failed`, `err.status`;
+--   pending                -> asked again within the call's deadline, then unknown_outcome;
+--   unknown word, another amount, several records, records that name no reference, a
+--   status endpoint that cannot answer -> `unknown_outcome` with `err.reference`;
+--   no record of it        -> it never took effect: sent again (same reference), up to
+--                             max_sends; unknown_outcome when the server said it exists.
 -- @module enkash.reconcile
 
+local cjson = require "cjson.safe"
 local core = require "enkash.core"
+local envelope = require "enkash.envelope"
 local errors = require "enkash.errors"
 local log = require "enkash.log"
+local money = require "enkash.money"
 local pipeline = require "enkash.pipeline"
 local retry = require "enkash.retry"
 local validate = require "enkash.validate"
 
-local type, tostring, format, byte = type, tostring, string.format, string.byte
-local concat = table.concat
+local type, tostring, format, byte, pairs, ipairs = type, tostring, string.format, string.byte, pairs, ipairs
+local concat, upper, min = table.concat, string.upper, math.min
+local monotime, null = core.monotime, cjson.null
 
 local M = {}
 
@@ -44,30 +55,96 @@ function M.with_reference(row, params)
   return copy, ref
 end
 
--- Ask the status endpoint about the call. Returns "applied", payload, response |
--- "failed", payload | "absent" | "unknown", err.
-local function lookup(client, row, fields)
-  local cfg = client.config
+-- How a record relates to the reference: "match", "other" (names another reference) or
+-- "anonymous" (names none of the match fields).
+local function relation(record, fields, ref)
+  local named = false
+  for _, f in ipairs(fields) do
+    local v = record[f]
+    if v ~= nil and v ~= null then
+      if tostring(v) == ref then return "match" end
+      named = true
+    end
+  end
+  return named and "other" or "anonymous"
+end
+
+--- Read a status answer about one reference.
+-- @param payload the lookup's payload (object, list, page, nil)
+-- @tparam table spec {match = fields, words = vocabulary (sets), amount = field}
+-- @tparam string ref
+-- @tparam[opt] number paise the amount the call sent, in paise
+-- @treturn string verdict "succeeded" | "pending" | "failed" | "absent" | "unknown"
+-- @treturn[opt] table the matching record
+-- @treturn[opt] string why (for "unknown")
+function M.read(payload, spec, ref, paise)
+  local found, anonymous, n = nil, 0, 0
+  for _, r in ipairs(envelope.records(payload)) do
+    local rel = relation(r, spec.match, ref)
+    if rel == "match" then
+      n = n + 1
+      found = r
+    elseif rel == "anonymous" then
+      anonymous = anonymous + 1
+    end
+  end
+  if n > 1 then return "unknown", nil, n .. " records carry the reference" end
+  if not found then
+    if anonymous > 0 then return "unknown", nil, "the records name no reference" end
+    return "absent"
+  end
+  local amount_field = spec.amount
+  if paise and amount_field and found[amount_field] ~= nil and found[amount_field] ~= null
+    and found[amount_field .. "_paise"] ~= paise then
+    return "unknown", found, "the record carries another amount"
+  end
+  local word = found.status
+  word = type(word) == "string" and upper(word) or nil
+  local v = spec.words
+  if word and v.succeeded[word] then return "succeeded", found end
+  if word and v.pending[word] then return "pending", found end
+  if word and v.failed[word] then return "failed", found end
+  return "unknown", found, word and ("status " .. word .. " is not a known word")
+    or "the record has no status"
+end
+
+-- The amount the call sent, in paise (the row's amount field), or nil.
+local function sent_paise(row, fields)
+  for _, f in ipairs(row.fields or {}) do
+    if f.type == "amount" then
+      local text = validate.value(fields, f.name)
+      return text and money.exact(tostring(text)) or nil
+    end
+  end
+end
+
+-- The row's status spec with its vocabulary resolved from config.
+local function spec_of(cfg, row)
+  local st = row.status
+  return { match = st.match or { row.reference }, amount = st.amount,
+           words = cfg.words[st.words or "transaction"] }
+end
+
+-- Ask the status endpoint once. Returns verdict, record | err, why.
+local function lookup(client, row, fields, ref, paise)
   local params = {}
   for status_field, own_field in pairs(row.status.params) do
     params[status_field] = validate.value(fields, own_field)
   end
   local payload, res = client:call(row.status.endpoint, params)
   if payload then
-    local st = type(payload) == "table" and payload.status
-    if type(st) == "string" and cfg.status_failed[st] then return "failed", payload end
-    return "applied", payload, res
+    local verdict, record, why = M.read(payload, spec_of(client.config, row), ref, paise)
+    return verdict, record, why, res
   end
-  if res.kind == "api" and tostring(res.message):find(cfg.not_found_pattern) then return "absent" end
-  return "unknown", res
+  if res.code == "not_found" then return "absent" end
+  return "unavailable", res
 end
 
-local function unknown(row, ref, cause, status_err)
+local function unknown(row, ref, cause, why, word)
   return nil, errors.new("unknown_outcome",
-    "outcome of " .. row.name .. " is unknown: the call failed (" .. cause.kind
-      .. ") and the status endpoint could not tell (" .. tostring(status_err and status_err.kind) .. ")"
+    "outcome of " .. row.name .. " is unknown: " .. cause .. "; " .. why
       .. "; check again later with reference " .. ref,
-    { endpoint = row.name, reference = ref, cause = cause.kind, retryable = false })
+    { endpoint = row.name, reference = ref, status = word, retryable = false })
 end
 
 --- Perform a money-moving call with reconciliation.
@@ -77,32 +154,65 @@ end
 -- @tparam table row a money row
 -- @tparam table req from pipeline.build
 -- @tparam string ref the call's reference
--- @tparam table opts per-call options (timeout, retries for the status lookups, lookup_first)
--- @return payload
+-- @tparam table opts per-call options (timeout, deadline, lookup_first)
+-- @return payload: the call's answer, or the matching status record when reconciled
 -- @treturn table response (with `reference`, and `reconciled = true` when answered from the
 -- status endpoint) or the error (with `reference`)
 function M.call(client, row, req, ref, opts)
   local cfg = client.config
-  local sends, duplicate_seen = 0, false
-  local err -- the failure that made the outcome a question, if any
+  local started = monotime()
+  local deadline = opts.deadline or cfg.deadline
+  local paise = sent_paise(row, req.fields)
+  local sends = 0
+  local no_resend = false -- the server said the reference exists, or answered success
+  local err               -- the failure that made the outcome a question, if any
+  local cause = "a resumed run did not record it"
 
-  -- Ask the status endpoint; returns a final answer, or nothing when a (re)send may go.
+  -- Wait for a pending record, within the call's deadline (or pending_wait).
+  local function wait_pending(tries, first_pending)
+    local limit = deadline and (started + deadline) or (first_pending + cfg.pending_wait)
+    local delay = cfg.pending_interval * 1.5 ^ (tries - 1)
+    local now = monotime()
+    if now + delay > limit then return false end
+    client.transport:sleep(min(delay, limit - now))
+    return true
+  end
+
+  -- Ask the status endpoint; returns true and a final answer, or nothing when a (re)send may go.
   local function settle()
-    local verdict, st_payload, st_res = lookup(client, row, req.fields)
-    log.emit(cfg, "warn", "reconcile", { endpoint = row.name, reference = ref, verdict = verdict,
-                                         cause = err and err.kind or "resumed" })
-    if verdict == "applied" then
-      st_res.reference, st_res.reconciled, st_res.cause = ref, true, err and err.kind
-      return true, st_payload, st_res
-    elseif verdict == "failed" then
-      return true, nil, errors.new("api", row.name .. " failed: status " .. tostring(st_payload.status),
-        { endpoint = row.name, reference = ref, reconciled = true, retryable = false })
-    elseif verdict ~= "absent" or duplicate_seen then
-      return true, unknown(row, ref, err or { kind = "interrupted" }, st_payload)
-    end
-    if sends >= cfg.max_sends then
-      err.reconciled = true -- the status endpoint says it never took effect
-      return true, nil, err
+    local tries, first_pending = 0, nil
+    while true do
+      tries = tries + 1
+      local verdict, rec, why, st_res = lookup(client, row, req.fields, ref, paise)
+      log.emit(cfg, "warn", "reconcile", { endpoint = row.name, reference = ref, verdict = verdict,
+                                           cause = cause })
+      if verdict == "succeeded" then
+        st_res.reference, st_res.reconciled, st_res.cause = ref, true, err and err.kind
+        st_res.record_status = rec.status
+        return true, rec, st_res
+      elseif verdict == "failed" then
+        return true, nil, errors.new("api", row.name .. " failed: status " .. tostring(rec.status), {
+          endpoint = row.name, reference = ref, reconciled = true, retryable = false,
+          code = "transaction_failed", status = rec.status })
+      elseif verdict == "pending" then
+        first_pending = first_pending or monotime()
+        if not wait_pending(tries, first_pending) then
+          return true, unknown(row, ref, cause, "the record is still " .. tostring(rec.status), rec.status)
+        end
+      elseif verdict == "unknown" then
+        return true, unknown(row, ref, cause, "the status answer is in doubt (" .. why .. ")",
+          rec and type(rec.status) == "string" and rec.status or nil)
+      elseif verdict == "unavailable" then
+        local why_not = "the status endpoint could not tell (" .. tostring(rec.kind) .. ")"
+        return true, unknown(row, ref, cause, why_not)
+      elseif no_resend then -- absent, but the server said it exists or answered success
+        return true, unknown(row, ref, cause, "the status endpoint has no record of it")
+      elseif sends >= cfg.max_sends then
+        err.reconciled = true -- the status endpoint says it never took effect
+        return true, nil, err
+      else
+        return false
+      end
     end
   end
 
@@ -116,21 +226,37 @@ function M.call(client, row, req, ref, opts)
     local payload, res = pipeline.send(client, row, req, opts)
     if payload then
       res.reference = ref
-      return payload, res
-    end
-    err = res
-    err.reference = ref
-    if retry.not_processed(err) then
-      -- Refused before the application saw it: the same request may go again.
-      if sends >= cfg.max_sends then return nil, err end
-      client.transport:sleep(retry.delay(cfg, sends, err))
-    else
-      local dup = err.kind == "api" and sends > 1 and tostring(err.message):find(cfg.duplicate_pattern)
-      if not (retry.ambiguous(err) or dup) then return nil, err end
-      duplicate_seen = duplicate_seen or dup
-      if cfg.reconcile_delay > 0 then client.transport:sleep(cfg.reconcile_delay) end
+      -- The answer itself: believed when it is our record and says succeeded (or says nothing).
+      local verdict, _, why = M.read(payload, { match = row.status.match or { row.reference },
+        amount = row.status.amount, words = cfg.words.transaction }, ref, paise)
+      if verdict == "succeeded" or (verdict == "unknown" and why == "the record has no status") then
+        return payload, res
+      elseif verdict == "failed" then
+        return nil, errors.new("api", row.name .. " failed: status " .. tostring(payload.status), {
+          endpoint = row.name, reference = ref, retryable = false, code = "transaction_failed",
+          status = payload.status })
+      end
+      -- pending, another reference or amount, no record: Enkash answered, ask it again.
+      no_resend, cause = true, "the answer was in doubt (" .. (why or verdict) .. ")"
+      err = errors.new("unknown_outcome", cause, { endpoint = row.name, reference = ref })
       local final, a, b = settle()
       if final then return a, b end
+    else
+      err = res
+      err.reference = ref
+      if retry.not_processed(err) then
+        -- Refused before the application saw it: the same request may go again.
+        if sends >= cfg.max_sends then return nil, err end
+        client.transport:sleep(retry.delay(cfg, sends, err))
+      else
+        local dup = err.code == "duplicate_reference"
+        if not (retry.ambiguous(err) or dup) then return nil, err end
+        no_resend = no_resend or dup
+        cause = "the call failed (" .. err.kind .. (dup and ", already exists" or "") .. ")"
+        if cfg.reconcile_delay > 0 then client.transport:sleep(cfg.reconcile_delay) end
+        local final, a, b = settle()
+        if final then return a, b end
+      end
     end
   end
 end

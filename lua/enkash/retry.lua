@@ -39,6 +39,7 @@ end
 -- @tparam table err
 -- @treturn boolean
 function M.ambiguous(err)
+  if err.ambiguous then return true end -- said so where it was made (a 401 on a money call)
   local k = err.kind
   if k == "timeout" or k == "transport" or k == "crypto" then return true end
   if k == "http" then return err.http_status == nil or err.http_status >= 500 or err.http_status == 200 end

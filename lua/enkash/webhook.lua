@@ -18,6 +18,7 @@ local core = require "enkash.core"
 local errors = require "enkash.errors"
 local money = require "enkash.money"
 local redact = require "enkash.redact"
+local amounts = require "enkash.amounts"
 local dedupe = require "enkash.webhook.dedupe"
 local cjson = require "cjson.safe"
 
@@ -365,8 +366,17 @@ local function is_envelope(doc)
   return true
 end
 
+-- The webhook's money fields, and their paise read from the JSON text by the same function
+-- that reads responses (enkash.amounts).
+local money_names = {}
+for _, f in ipairs(M.fields) do
+  if f.money then money_names[f.name] = true end
+end
+
 -- Type-check the fields, add `<name>_paise` and `txn_time`, move unsigned values aside.
-local function validate(doc)
+-- `exact` is the same text decoded by enkash.amounts (paise from the digits as sent), `bad`
+-- the reasons its amounts are not exact; `doc` itself is left as it is, for the checksum.
+local function validate(doc, exact, bad)
   local out, unsigned = {}, nil
   for k, v in pairs(doc) do
     if type(v) == "table" then
@@ -386,9 +396,13 @@ local function validate(doc)
       return fail("validation", name .. " must not be empty", name)
     else
       if f.money then
-        local paise, why
-        if f.zero_ok and v == 0 then paise = 0 else paise, why = money.paise(v) end
+        local paise = exact[name .. "_paise"]
+        local why = bad[name] or "is not an amount"
         if not paise then return fail("validation", name .. " " .. why, name) end
+        if paise < 0 or (paise == 0 and not f.zero_ok) then
+          return fail("validation", name .. " must be greater than 0", name)
+        end
+        if paise > money.MAX_PAISE then return fail("validation", name .. " is too large", name) end
         out[name .. "_paise"] = paise
       end
       if f.date_time then
@@ -450,6 +464,7 @@ function M.parse(raw_body, headers, opts)
   end
   local doc, err = decode_object(raw_body, "validation", "body")
   if not doc then return nil, err end
+  local text = raw_body
 
   if is_envelope(doc) then
     if not opts.secret then
@@ -462,10 +477,11 @@ function M.parse(raw_body, headers, opts)
     end
     doc, err = decode_object(plain, "crypto", "decrypted notification")
     if not doc then return nil, err end
+    text = plain
   end
 
   local n
-  n, err = validate(doc)
+  n, err = validate(doc, amounts.decode(text, money_names))
   if not n then return nil, err end
 
   local ok, verified = pcall(verifier, doc, raw_body, lower_headers(headers))

@@ -20,13 +20,21 @@ local server_conf = [[
   location / {
     content_by_lua_block {
       ngx.req.read_body()
-      local cjson = require "cjson"
+      local cjson = require "cjson.safe"
       ngx.shared.rec:set("last", cjson.encode({
         method = ngx.req.get_method(), path = ngx.var.uri, query = ngx.var.args or "",
         headers = ngx.req.get_headers(), body = ngx.req.get_body_data() or "",
       }))
+      -- A money call's answer names its reference, as Enkash's record would (enkash.reconcile
+      -- believes no answer that does not).
+      local body = cjson.decode(ngx.req.get_body_data() or "") or {}
+      local payload = { recorded = true }
+      if type(body) == "table" then
+        payload.uniqueReferenceNumber = body.uniqueReferenceNumber
+        payload.uniqueTransactionId = body.uniqueTransactionId
+      end
       ngx.header["Content-Type"] = "application/json"
-      ngx.say('{"response_code":0,"response_message":"Success","payload":{"recorded":true}}')
+      ngx.say(cjson.encode({ response_code = 0, response_message = "Success", payload = payload }))
     }
   }
 ]]
