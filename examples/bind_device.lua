@@ -24,13 +24,14 @@ local function step(k, n, name, fn)
   return result
 end
 
--- The portal's example device. Its deviceImei (356789123456789) fails the IMEI Luhn check,
--- so the check digit is corrected here: enkash validates it before any request is sent.
+-- The portal's example device, verbatim. Its deviceImei (356789123456789) fails the IMEI
+-- Luhn check, which Enkash never states (and apps on Android 10+ and iOS cannot read an IMEI
+-- at all), so enkash checks only its 15 digits unless the client is made with strict = true.
 local device = {
   deviceId = "0D5249C7-5D42-48AC-A8C2-79EE90D2560D", appVersion = "6.2",
   osVersion = "Android 14", model = "Pixel 7", manufracture = "Google", platform = "android",
   simProvider = "airtel", mobileNumber = "9674603714", deviceIp = "192.168.1.10",
-  deviceImei = "356789123456780",
+  deviceImei = "356789123456789",
 }
 
 print("enkash " .. enkash._VERSION:match("[%d.]+") .. " -> " .. client.config.base_url)

@@ -3,9 +3,10 @@ local validate = require "enkash.validate"
 local fx = require "helpers.fixtures"
 
 local row = catalogue.by_name["device.status"]
+local STRICT = { strict = true }
 
-local function fails(changes, field, pattern)
-  local body, err = validate.params(row, fx.device_with(changes))
+local function fails(changes, field, pattern, cfg)
+  local body, err = validate.params(row, fx.device_with(changes), cfg)
   assert.is_nil(body)
   assert.equals("validation", err.kind)
   assert.equals(field, err.field)
@@ -42,27 +43,34 @@ describe("validate device params", function()
     end
   end)
 
-  it("checks the IP address, v4 and v6", function()
+  it("checks the IP address, v4 and v6, only when strict (Enkash states no format)", function()
     for _, ok in ipairs({ "192.168.1.10", "10.0.0.1", "::1", "2001:db8::8a2e:370:7334", "::ffff:10.1.2.3" }) do
-      assert.truthy(validate.params(row, fx.device_with({ deviceIp = ok })), ok)
+      assert.truthy(validate.params(row, fx.device_with({ deviceIp = ok }), STRICT), ok)
     end
     for _, bad in ipairs({ "256.1.1.1", "1.2.3", "01.2.3.4", "1.2.3.4.5", "abc", "1:2:3:4:5:6:7:8:9", "1::2::3" }) do
-      fails({ deviceIp = bad }, "deviceIp", "IPv4 or IPv6")
+      fails({ deviceIp = bad }, "deviceIp", "IPv4 or IPv6", STRICT)
+      assert.truthy(validate.params(row, fx.device_with({ deviceIp = bad })), bad)
     end
+    fails({ deviceIp = " " }, "deviceIp", "empty") -- required: a blank one is a missing one
   end)
 
-  it("checks the IMEI: 15 digits with a valid Luhn check digit", function()
+  it("checks the IMEI for 15 digits; its Luhn check digit only when strict", function()
     fails({ deviceImei = "35678912345678" }, "deviceImei", "15%-digit")
     fails({ deviceImei = "35678912345678A" }, "deviceImei", "15%-digit")
-    -- The portal's own example IMEI has a wrong check digit.
-    fails({ deviceImei = "356789123456789" }, "deviceImei", "Luhn")
-    assert.truthy(validate.params(row, fx.device_with({ deviceImei = "490154203237518" })))
+    -- The portal's own example IMEI has a wrong check digit: it goes out as it is by default.
+    local body = assert(validate.params(row, fx.device_with({ deviceImei = "356789123456789" })))
+    assert.equals("356789123456789", validate.value(body, "deviceImei"))
+    assert.truthy(validate.params(row, fx.device_with({ deviceImei = "356789123456789" }), { strict = false }))
+    fails({ deviceImei = "356789123456789" }, "deviceImei", "Luhn", STRICT)
+    assert.truthy(validate.params(row, fx.device_with({ deviceImei = "490154203237518" }), STRICT))
+    assert.is_true(validate.luhn_ok("356789123456780"))
   end)
 
-  it("accepts only the android and ios platforms", function()
-    assert.truthy(validate.params(row, fx.device_with({ platform = "ios" })))
-    fails({ platform = "Android" }, "platform")
-    fails({ platform = "windows" }, "platform")
+  it("accepts any platform by default, only android and ios when strict", function()
+    assert.truthy(validate.params(row, fx.device_with({ platform = "ios" }), STRICT))
+    assert.truthy(validate.params(row, fx.device_with({ platform = "Android" })))
+    fails({ platform = "Android" }, "platform", "android", STRICT)
+    fails({ platform = "windows" }, "platform", nil, STRICT)
   end)
 
   it("refuses blank strings and non-string values", function()

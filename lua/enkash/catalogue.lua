@@ -21,10 +21,18 @@
 --   source      where the row comes from
 --
 -- Field fields: name (exactly as documented, typos included), type ("string" | "amount" |
--- "list"), required, check (a validator in enkash.validate), enum (allowed values),
+-- "list"), required, required_when (required only when other fields have these values:
+-- {otpMedium = "MOBILE"}), check (a validator in enkash.validate), enum (allowed values),
 -- default (a config key whose value fills the field when the caller leaves it out),
--- value (a fixed default), as ("number" | "string": how an amount is written), item (the
--- fields of each element of a list).
+-- value (a fixed default), as ("number" | "string": how an amount is written), zero (an
+-- amount that may be 0: a search bound), item (the fields of each element of a list of
+-- objects, or one field, {type = "string"}, for a list of plain values).
+-- Whether a check or an enum runs by default is enkash.validate's (`strict_only`).
+--
+-- example: the portal's request example, as params, on the rows whose page shows one. It
+-- goes out verbatim with the default config (spec/examples_verbatim_spec.lua). A Lua number
+-- cannot keep how it was written, so an amount written 20.00 is given as the string "20.00"
+-- (it still goes out as the JSON number 20.00 when the field is `as = "number"`).
 -- @module enkash.catalogue
 
 local M = {}
@@ -50,7 +58,13 @@ local function account()
 end
 local function card(name) return req(str(name or "enKashCardId")) end
 local function amount(name, as) return req({ name = name, type = "amount", as = as }) end
+-- An optional amount bound of a search: a JSON number, 0 allowed (the card example's 0).
+local function bound(name) return { name = name, type = "amount", as = "number", zero = true } end
 local function ref(name) return { name = name, type = "string", check = "reference" } end
+-- A list of strings (a search filter), each checked by `check`.
+local function strs(name, check)
+  return { name = name, type = "list", item = { type = "string", check = check or "nonempty" } }
+end
 local function enum(name, values, extra)
   local f = str(name, nil, extra)
   f.enum = values
@@ -95,6 +109,11 @@ M.rows = {
   {
     name = "device.status", method = "POST", host = "api", path = "/api/v1/partner/device-bind/status",
     fields = device_fields, documented = true, idempotent = true,
+    example = { -- the seed page's, IMEI included (its Luhn digit is wrong: checked only when strict)
+      deviceId = "0D5249C7-5D42-48AC-A8C2-79EE90D2560D", appVersion = "6.2", osVersion = "Android 14",
+      model = "Pixel 7", manufracture = "Google", platform = "android", simProvider = "airtel",
+      mobileNumber = "9674603714", deviceIp = "192.168.1.10", deviceImei = "356789123456789",
+    },
     source = "seed-device-binding-status.txt, https://docs.enkash.com/api-27571417",
   },
   -- Wallet Setup
@@ -111,6 +130,14 @@ M.rows = {
       req(str("address")), str("address2"), req(str("city")), req(str("state")),
       req(str("pincode", "pincode")), req(str("country")),
     },
+    example = { -- V2 "Create Wallet (with Full Details)"
+      companyId = "CEKQ08TRRG", cardAccountId = "CAC7975",
+      email = "kris.singh@example.com", -- elided ("…") in the stored page: a placeholder
+      mobile = "6000091111", title = "Mr", firstName = "Kris", lastName = "singh",
+      documents = { { docType = "PAN", docNo = "CPNPN9971R" } }, specialDate = "02-09-2001",
+      address = "Flat 109, near Dmart", address2 = "Radha Chowk", city = "Kota", state = "Rajasthan",
+      pincode = "323307", country = "India",
+    },
     documented = false,
     assumption = "the V3+ Create Wallet page was not stored; path and body are the V2 "
       .. "\"Create Wallet (with Full Details)\" page's",
@@ -122,6 +149,7 @@ M.rows = {
       req(account()), req(company()), card(),
       str("email", "email"), str("mobile", "mobile"), str("title"), str("firstName"), str("lastName"),
     },
+    example = { cardAccountId = "CAC7975", companyId = "CEKQ08TRRG", enKashCardId = "EKCWLUAADN" },
     documented = true,
     assumption = "the example shows only the three ids; the profile fields are the ones the "
       .. "description names (name, email, mobile), spelt as in Create Wallet",
@@ -145,6 +173,8 @@ M.rows = {
   {
     name = "wallet.details", method = "POST", host = "api", path = P .. "/wallet-details",
     fields = { req(account()), req(company()), card(), str("clientReferenceId") },
+    example = { cardAccountId = "CAC7975", companyId = "CEKQ08TRRG", enKashCardId = "EKCWLUAADN",
+                clientReferenceId = "CLI5736JK" },
     documented = true, idempotent = true,
     source = "REFERENCE.md §4.14, https://docs.enkash.com/api-19200344",
   },
@@ -181,6 +211,12 @@ M.rows = {
       str("transactionCode"), req(ref("uniqueReferenceNumber")), str("remarks"), card(),
       str("enkashCardBenefitId"),
     },
+    example = {
+      companyId = "CEKQ08TRRG", cardAccountId = "CAC7975", createdBy = "anay", amount = 10,
+      transactionType = "CR", description = "desc", type = "ALLOCATE_FUND", transactionCode = "ALLOCATION",
+      uniqueReferenceNumber = "Ref123", remarks = "string", enKashCardId = "EKCWLUAADN",
+      enkashCardBenefitId = "EKCBY22EXYH",
+    },
     money = true, reference = "uniqueReferenceNumber",
     status = { endpoint = "wallet.transaction", params = {
       companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
@@ -193,18 +229,28 @@ M.rows = {
     name = "wallet.check_load_limit", method = "POST", host = "api",
     path = P .. "/validate/wallet-load-limit",
     fields = { card(), req(account()), amount("amountToLoad", "string") },
+    example = { enKashCardId = "EKCWLUAADN", cardAccountId = "CAC7975", amountToLoad = "100" },
     documented = true, idempotent = true,
     source = "REFERENCE.md §4.10, https://docs.enkash.com/api-24477800",
   },
   {
     name = "wallet.send_otp", method = "POST", host = "api", path = P .. "/otp",
     fields = { req(enum("cardOtpAction", { "TRANSACTION_OTP" })), req(account()), card() },
+    example = { cardOtpAction = "TRANSACTION_OTP", cardAccountId = "CAC7975", enKashCardId = "EKCBEFFEC1" },
     documented = true,
     source = "REFERENCE.md §4.11, https://docs.enkash.com/api-19201679",
   },
   {
     name = "wallet.transaction", method = "POST", host = "api", path = P .. "/transaction/all",
-    fields = { req(company()), req(account()), card(), req(ref("pgReferenceNumber")) },
+    -- The search filters follow the card page's example order. Its example is an Apidog
+    -- schema skeleton ("companyId": "string", amounts 0) cut off in the stored copy
+    -- ("txnDateTo": "2025-0…"), so it is not kept as an `example`: nothing complete to send.
+    fields = {
+      req(company()), req(account()), card(), str("status"), strs("enKashTransactionIds"),
+      str("cardTransactionType"), bound("amountFrom"), bound("amountTo"),
+      strs("pgReferenceNumbers", "reference"), req(ref("pgReferenceNumber")), str("txnDateFrom"),
+      str("txnDateTo"),
+    },
     idempotent = true, documented = false,
     assumption = "the wallet page was not stored; path and body are the Prepaid Card "
       .. "Get Transaction Details page's (same platform, same base path)",
@@ -271,9 +317,22 @@ M.rows = {
     fields = {
       req(str("merchantDetailId")), card("enkashCardId"), -- lower-case k here, as documented
       req(company()), req(account()), amount("amount", "number"), str("productCode"), str("remarks"),
-      req(enum("otpMedium", { "MOBILE", "MFA" })), req(str("otp", "otp")), req(str("otpReferenceId")),
+      req(enum("otpMedium", { "MOBILE", "MFA" })),
+      str("otp", "otp", { required_when = { otpMedium = "MOBILE" } }),
+      str("otpReferenceId", nil, { required_when = { otpMedium = "MOBILE" } }),
+      str("mfaCode", nil, { required_when = { otpMedium = "MFA" } }),
       req(ref("uniqueTransactionId")),
     },
+    example = {
+      merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = "EKCKIE9O2R", companyId = "CEKZYD5VWX",
+      cardAccountId = "CAP1D8F",
+      amount = "20.00", -- the portal's JSON number 20.00; a Lua number would lose its ".00"
+      productCode = "DEFAULT", remarks = "Payment towards merchant", otpMedium = "MOBILE", otp = "123456",
+      otpReferenceId = "EK0N4ERDOS", uniqueTransactionId = "TXN_RANDOX123451abce",
+    },
+    assumption = "mfaCode, required when otpMedium is MFA, is the Prepaid Card pages' field "
+      .. "(https://docs.enkash.com/api-13438389); the wallet debit's page shows only MOBILE, "
+      .. "with otp and otpReferenceId",
     money = true, reference = "uniqueTransactionId",
     status = { endpoint = "merchant.settlement_status",
                params = { merchantUniqueTxnId = "uniqueTransactionId" },
@@ -284,6 +343,7 @@ M.rows = {
   {
     name = "merchant.settlement_status", method = "GET", host = "api", path = P .. "/settlement-status",
     fields = { req(ref("merchantUniqueTxnId")) },
+    example = { merchantUniqueTxnId = "FAYDA_TXN_1234" }, -- the curl sample's query string
     idempotent = true, documented = true,
     source = "REFERENCE.md §4.17, https://docs.enkash.com/api-24040936",
   },

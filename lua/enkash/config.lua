@@ -38,6 +38,7 @@ local types = {
   status_words = "table", error_patterns = "table", pending_interval = "number", pending_wait = "number",
   allow_insecure_http = "boolean", deadline = "number", log_level = "string",
   ngx_shared_dict = "string",
+  strict = "boolean", -- opt-in checks Enkash does not state (enkash.validate.strict_only)
 }
 
 --- Log levels, lowest first.
@@ -204,6 +205,7 @@ function M.resolve(user)
     if v ~= v or v <= 0 then return bad(k .. " must be > 0", k) end -- v ~= v: NaN
   end
   if cfg.verify == nil then cfg.verify = true end
+  if cfg.strict == nil then cfg.strict = false end
   for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
                        "token_refresh_max", "device_failed_statuses", "reconcile_delay", "max_sends",
                        "kyc_field", "pending_interval", "pending_wait" }) do

@@ -1,17 +1,105 @@
 --- Validation of request parameters against a catalogue row, before any I/O.
 -- Each failure is a `validation` error naming the field at fault. Messages never echo the
 -- value itself: it may be a mobile number, an IMEI or another piece of PII.
+--
+-- Never stricter than Enkash where Enkash is silent: every check is either stated by Enkash
+-- somewhere (`M.stated`, on by default) or listed in `M.strict_only` with the reason it is
+-- not, and then runs only with config `strict = true`. Every request example the portal
+-- shows passes with the default config (spec/examples_verbatim_spec.lua).
 -- @module enkash.validate
 
 local errors = require "enkash.errors"
 local json = require "enkash.json"
 local money = require "enkash.money"
 
-local type, pairs, ipairs, tonumber, setmetatable = type, pairs, ipairs, tonumber, setmetatable
+local type, pairs, ipairs, next, tonumber, setmetatable = type, pairs, ipairs, next, tonumber,
+  setmetatable
 local byte, find, match, sub, gmatch = string.byte, string.find, string.match, string.sub, string.gmatch
+local concat, sort = table.concat, table.sort
 local min = math.min
 
 local M = {}
+
+--- Checks Enkash does not state: rule name -> why it is not on by default. They run only
+-- with config `strict = true`. A rule is a whole named check (`ip`), a part of one (`luhn`
+-- of `imei`), `blank` (an optional string that is empty) or `enum:<field>` (a list of values
+-- the portal shows but does not close). Sources: ../shared/enkash-api/REFERENCE.md.
+M.strict_only = {
+  luhn = "the IMEI check digit: deviceImei is documented only by example, and the portal's "
+    .. "own example (356789123456789) fails Luhn; Android 10+ and iOS apps cannot read an "
+    .. "IMEI at all, so partners send what they have (seed-device-binding-status.txt)",
+  ip = "deviceIp is documented only by the example 192.168.1.10; no format is stated",
+  platform = "platform is documented only by the example \"android\"; no list of values is stated",
+  email_length = "the stated email pattern (Create Prepaid Card, https://docs.enkash.com/api-13438387) "
+    .. "has no length limit; 254 bytes is RFC 5321's",
+  pan = "docNo is shown only as CPNPN9971R in the V2 Create Wallet example; no format is stated",
+  ifsc = "the beneficiary body is not documented at all (transfers.add_beneficiary is assumed); "
+    .. "no IFSC format is stated",
+  account = "9 to 18 digits is our assumption; the beneficiary body is not documented",
+  pincode = "pincode is \"The postal code of the user's address\" (V1 Create Wallet table); "
+    .. "no format is stated",
+  date_ddmmyyyy = "specialDate is documented only by the example 02-09-2001: neither the "
+    .. "DD-MM-YYYY format nor a calendar check is stated",
+  reference_format = "4 to 40 letters, digits, '_' or '-' is our assumption (every documented "
+    .. "example fits); Enkash states no format for its references",
+  otp = "the OTP is shown only as 123456; no length or alphabet is stated",
+  blank = "an empty optional string: Enkash says nothing about empty values of optional fields",
+  ["enum:gender"] = "\"(e.g., M for male, F for female)\" (V1 Create Wallet) gives examples, "
+    .. "not a closed list",
+  ["enum:docType"] = "PAN is the only value seen (V2 Create Wallet example); no list is stated",
+  ["enum:cardOtpAction"] = "TRANSACTION_OTP is the only value seen (Generate Transaction OTP); "
+    .. "no list is stated",
+}
+
+--- The checks that run by default: rule name -> the Enkash statement it rests on, or, where
+-- marked "ours", why the client keeps it on. Documentation data: the checks themselves run
+-- unless their rule is in `M.strict_only`.
+M.stated = {
+  required = "fields marked required on the portal's tables or shown in every example",
+  required_when = "otp and otpReferenceId with otpMedium MOBILE (merchant debit example, "
+    .. "https://docs.enkash.com/api-20879440); mfaCode with MFA (card pages, "
+    .. "https://docs.enkash.com/api-13438389, https://docs.enkash.com/api-13438390)",
+  types = "JSON types as the examples and tables write them: strings, numbers for amount, a "
+    .. "string for amountToLoad, arrays for documents and the search lists",
+  amount = "exact decimals > 0 with at most 2 decimals: amount \">= 0.01\" (Load Card Balance, "
+    .. "https://docs.enkash.com/api-13438388); never rounded. Search bounds (amountFrom, "
+    .. "amountTo) may be 0, as in their example (https://docs.enkash.com/api-13551023)",
+  nonempty = "a required field left blank is a missing one",
+  mobile = "^\\d{10}$, \"10-digit\" (Create Prepaid Card, https://docs.enkash.com/api-13438387)",
+  email = "^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}$ (Create Prepaid Card, "
+    .. "https://docs.enkash.com/api-13438387)",
+  company_id = "^CEK[A-Z0-9]{7}$ (Payouts, https://docs.enkash.com/api-10664805)",
+  imei = "15 digits: what an IMEI is (3GPP TS 23.003), and the portal's example has 15; kept "
+    .. "on by the issue's decision (the check digit is strict-only)",
+  ["enum:transactionType"] = "CR only: \"As it is update balance request type should be CR ... "
+    .. "DR (Debit) is not allowed\" (Load Card Balance, https://docs.enkash.com/api-13438388)",
+  ["enum:otpMedium"] = "MOBILE and MFA (card pages, https://docs.enkash.com/api-13438389)",
+  reference = "ours: a reference is a non-empty string without control characters of at most "
+    .. "100 bytes. It is the key a money call is reconciled by (sent again in a status query, "
+    .. "logged): a control character cannot be meant, and 100 bytes is 5 times the longest "
+    .. "documented one (20) while a longer value is almost surely a wrong one",
+  unknown = "ours: a field the catalogue does not know is refused with the documented spelling "
+    .. "suggested (manufacturer -> manufracture); Enkash would drop a misspelt field silently",
+}
+
+--- Does `rule` run? A rule of `M.strict_only` only when `strict`, any other always.
+-- @tparam string rule a rule name (`"luhn"`, `"ip"`, `"enum:gender"`)
+-- @tparam[opt] boolean strict config `strict`
+-- @treturn boolean
+function M.enforced(rule, strict)
+  return strict == true or M.strict_only[rule] == nil
+end
+local enforced = M.enforced
+
+--- The rule name of an enum field's list of values (`"enum:gender"`).
+-- @tparam string name the field's name
+-- @treturn string
+function M.enum_rule(name)
+  return "enum:" .. name
+end
+
+--- Bytes a reference may have by default (see `M.stated.reference`).
+M.REFERENCE_MAX = 100
 
 -- Luhn check over a string of digits (IMEI check digit).
 local function luhn_ok(digits)
@@ -60,13 +148,18 @@ local function ipv6_ok(s)
   return groups < 8
 end
 
+local function blank(v)
+  return not find(v, "%S")
+end
+
 local IMEI = "^" .. ("%d"):rep(15) .. "$"
 
---- Named checks used by catalogue rows (`check = "mobile"`).
--- Each returns nil when the value is fine, or the reason it is not.
+--- Named checks used by catalogue rows (`check = "mobile"`), called as `check(v, strict)`.
+-- Each returns nil when the value is fine, or the reason it is not. A check whose name is in
+-- `M.strict_only` is skipped unless strict; a check with a strict-only part consults its rule.
 M.checks = {
-  nonempty = function(v)
-    if not find(v, "%S") then return "must not be empty" end
+  nonempty = function(v, strict)
+    if enforced("blank", strict) and blank(v) then return "must not be empty" end
   end,
   mobile = function(v)
     if not match(v, "^%d%d%d%d%d%d%d%d%d%d$") then return "must be a 10-digit mobile number" end
@@ -74,17 +167,16 @@ M.checks = {
   ip = function(v)
     if not (ipv4_ok(v) or ipv6_ok(v)) then return "must be an IPv4 or IPv6 address" end
   end,
-  imei = function(v)
+  imei = function(v, strict)
     if not match(v, IMEI) then return "must be a 15-digit IMEI" end
-    if not luhn_ok(v) then return "has an invalid IMEI check digit (Luhn)" end
+    if enforced("luhn", strict) and not luhn_ok(v) then return "has an invalid IMEI check digit (Luhn)" end
   end,
   platform = function(v)
     if v ~= "android" and v ~= "ios" then return 'must be "android" or "ios"' end
   end,
-  email = function(v)
-    if #v > 254 or not match(v, "^[%w._%%+%-]+@[%w.%-]+%.%a%a+$") then
-      return "must be an email address"
-    end
+  email = function(v, strict)
+    if not match(v, "^[%w._%%+%-]+@[%w.%-]+%.%a%a+$") then return "must be an email address" end
+    if enforced("email_length", strict) and #v > 254 then return "must be at most 254 bytes" end
   end,
   pan = function(v)
     if not match(v, "^%u%u%u%u%u%d%d%d%d%u$") then return "must be a PAN (AAAAA9999A)" end
@@ -94,7 +186,6 @@ M.checks = {
       return "must be an IFSC code (AAAA0XXXXXX)"
     end
   end,
-  -- Assumption: Indian bank account numbers are 9 to 18 digits.
   account = function(v)
     if not match(v, "^%d+$") or #v < 9 or #v > 18 then
       return "must be an account number of 9 to 18 digits"
@@ -111,9 +202,11 @@ M.checks = {
     local days = ({ 31, leap and 29 or 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 })[m]
     if not days or d < 1 or d > days or y < 1900 then return "must be a real date as DD-MM-YYYY" end
   end,
-  -- Assumption: references are 4 to 40 letters, digits, '_' or '-' (every documented example fits).
-  reference = function(v)
-    if #v < 4 or #v > 40 or find(v, "[^%w_%-]") then
+  reference = function(v, strict)
+    if v == "" then return "must not be empty" end
+    if find(v, "%c") then return "must not contain control characters" end
+    if #v > M.REFERENCE_MAX then return "must be at most " .. M.REFERENCE_MAX .. " bytes" end
+    if enforced("reference_format", strict) and (#v < 4 or #v > 40 or find(v, "[^%w_%-]")) then
       return "must be 4 to 40 letters, digits, '_' or '-'"
     end
   end,
@@ -126,6 +219,45 @@ M.checks = {
     end
   end,
 }
+
+-- Is an amount exactly zero ("0", "0.0", "0.00" or the number 0)?
+local function is_zero(v)
+  if v == 0 then return true end
+  return type(v) == "string" and match(v, "^0%.?0?0?$") ~= nil and not match(v, "%.$")
+end
+
+--- An amount field's value in integer paise: > 0 with at most 2 decimals, or also 0 for a
+-- field marked `zero` (a search bound, not a movement of money).
+-- @tparam table f the field
+-- @param v the caller's value
+-- @treturn number|nil paise
+-- @treturn[opt] string why the amount is refused
+function M.amount_paise(f, v)
+  if f.zero and is_zero(v) then return 0 end
+  return money.paise(v)
+end
+
+-- The text an amount goes out as: the caller's own text when it is already a plain JSON
+-- number ("20.00" stays 20.00, as the portal writes it), else the canonical form (a Lua
+-- number cannot keep its text: 20.5 -> 20.50). The caller's text has passed money.paise:
+-- digits, at most one '.', at most 2 decimals; only a leading zero could make it bad JSON.
+local function amount_text(v, paise)
+  if type(v) == "string" and (match(v, "^[1-9]") or match(v, "^0%.")) then return v end
+  return money.text(paise)
+end
+
+local function in_list(list, v)
+  for _, allowed in ipairs(list) do
+    if v == allowed then return true end
+  end
+  return false
+end
+
+local function is_sequence(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
 
 -- Edit distance, to suggest the documented spelling for a near-miss ("manufacturer").
 local function distance(a, b)
@@ -152,79 +284,137 @@ local function suggestion(name, fields)
   return best
 end
 
-local function fail(row, field, reason)
-  return nil, errors.new("validation", field .. " " .. reason, { field = field, endpoint = row.name })
+local function failure(row, field, reason)
+  return errors.new("validation", field .. " " .. reason, { field = field, endpoint = row.name })
 end
 
-local check_fields
+local function fail(row, field, reason)
+  return nil, failure(row, field, reason)
+end
+
+local check_fields, check_value
+
+local function amount_value(f, v)
+  local paise, why = M.amount_paise(f, v)
+  if not paise then return nil, why end
+  local text = amount_text(v, paise)
+  if f.as == "string" then return text end
+  return json.raw(text)
+end
+
+-- A list: of objects (`item` is a fields list) or of plain values (`item` is one field,
+-- `{type = "string", ...}`). Empty only when optional and not strict.
+local function list_value(f, v, label, row, required, strict)
+  if type(v) ~= "table" or not is_sequence(v) then return nil, "must be a list" end
+  if next(v) == nil and (required or enforced("blank", strict)) then
+    return nil, "must be a non-empty list"
+  end
+  local items, item_field = {}, f.item.type and f.item
+  for i, item in ipairs(v) do
+    local at = label .. "[" .. i .. "]"
+    local sent, why, err
+    if item_field then
+      sent, why, err = check_value(item_field, item, at, row, false, strict)
+      if sent == nil then return nil, nil, err or failure(row, at, why) end
+    else
+      sent, err = check_fields(row, f.item, item, nil, at .. ".", strict)
+      if not sent then return nil, nil, err end
+    end
+    items[i] = sent
+  end
+  return json.array(items)
+end
 
 -- One field's value -> the value to send (amounts as JSON numbers or strings, lists as
--- arrays of ordered objects), or nil plus the reason.
-local function check_value(f, v, label, row)
-  if f.type == "amount" then
-    local paise, why = money.paise(v)
-    if not paise then return nil, why end
-    local text = money.text(paise)
-    if f.as == "string" then return text end
-    return json.raw(text)
-  elseif f.type == "list" then
-    if type(v) ~= "table" or #v == 0 then return nil, "must be a non-empty list" end
-    local items = {}
-    for i, item in ipairs(v) do
-      local obj, err = check_fields(row, f.item, item, nil, label .. "[" .. i .. "].")
-      if not obj then return nil, nil, err end
-      items[i] = obj
-    end
-    return json.array(items)
-  end
+-- arrays), or nil plus the reason, or nil, nil and the error of a list item.
+check_value = function(f, v, label, row, required, strict)
+  if f.type == "amount" then return amount_value(f, v) end
+  if f.type == "list" then return list_value(f, v, label, row, required, strict) end
   if type(v) ~= f.type then return nil, "must be a " .. f.type end
-  if f.enum then
-    for _, allowed in ipairs(f.enum) do
-      if v == allowed then return v end
-    end
-    return nil, "must be one of " .. table.concat(f.enum, ", ")
+  if f.enum and enforced(M.enum_rule(f.name), strict) and not in_list(f.enum, v) then
+    return nil, "must be one of " .. concat(f.enum, ", ")
   end
   local check = f.check and M.checks[f.check]
-  local reason = check and check(v)
-  if reason then return nil, reason end
+  if check and enforced(f.check, strict) then
+    local reason = check(v, strict)
+    if reason then return nil, reason end
+  end
+  -- after the named check, whose reason says more ("must be a 10-digit mobile number")
+  if required and blank(v) then return nil, "must not be empty" end
   return v
+end
+
+-- The value a field goes out with: the caller's, else config's (`default`), else `value`.
+local function fill(f, params, cfg)
+  local v = params[f.name]
+  if v == nil and f.default and cfg then v = cfg[f.default] end
+  if v == nil then v = f.value end
+  return v
+end
+
+-- Is `f` required for these params: `required`, or every condition of `required_when`
+-- ({otpMedium = "MOBILE"}) holds of the values the call goes out with? Returns the
+-- condition's text for the message.
+local function required_of(f, params, cfg, known)
+  if f.required then return true, "" end
+  local when = f.required_when
+  if not when then return false end
+  local names = {}
+  for name in pairs(when) do names[#names + 1] = name end
+  sort(names)
+  local parts = {}
+  for i, name in ipairs(names) do
+    local v = fill(known[name] or { name = name }, params, cfg)
+    if v ~= when[name] then return false end
+    parts[i] = name .. " is " .. when[name]
+  end
+  return true, " when " .. concat(parts, " and ")
 end
 
 -- name -> field of a fields list, built once per list (rows are data that does not change
 -- after load; a list made afresh, e.g. by a route override, gets its own entry).
 local known_of = setmetatable({}, { __mode = "k" })
 
-check_fields = function(row, fields, params, cfg, prefix)
-  if type(params) ~= "table" then
-    return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
-  end
+local function known_fields(fields)
   local known = known_of[fields]
   if not known then
     known = {}
     for _, f in ipairs(fields) do known[f.name] = f end
     known_of[fields] = known
   end
+  return known
+end
+
+local function unknown_field(row, fields, params, known, prefix)
   for name in pairs(params) do
     if not known[name] then
       local hint = type(name) == "string" and suggestion(name, fields)
       local label = type(name) == "string" and name or "?"
-      return fail(row, prefix .. label, "is not a documented field of " .. row.name
+      return failure(row, prefix .. label, "is not a documented field of " .. row.name
         .. (hint and (' (did you mean "' .. hint .. '"?)') or ""))
     end
   end
+end
+
+check_fields = function(row, fields, params, cfg, prefix, strict)
+  if type(params) ~= "table" then
+    return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
+  end
+  local known = known_fields(fields)
+  local bad = unknown_field(row, fields, params, known, prefix)
+  if bad then return nil, bad end
   local out = {}
   for _, f in ipairs(fields) do
     local label = prefix .. f.name
-    local v = params[f.name]
-    if v == nil and f.default and cfg then v = cfg[f.default] end
-    if v == nil then v = f.value end
+    local v = fill(f, params, cfg)
+    local required, condition = required_of(f, params, cfg, known)
     if v == nil then
-      if f.required then
+      if required then
         local hint = f.default and (" (or set " .. f.default .. " in config)") or ""
-        return fail(row, label, "is required" .. hint)
+        return fail(row, label, "is required" .. condition .. hint)
       end
     else
-      local sent, reason, err = check_value(f, v, label, row)
+      local sent, reason, err = check_value(f, v, label, row, required, strict)
       if err then return nil, err end
       if sent == nil then return fail(row, label, reason) end
       out[#out + 1] = { f.name, sent }
@@ -236,15 +426,17 @@ end
 --- Validate `params` for `row` and build the fields to send, in documented order.
 -- Checks that params is a table, that no unknown field is present, fills documented fields
 -- the caller left out from config (`default`) or a fixed value (`value`), checks every
--- required field, type, enum and named check, and converts amounts once to paise and back
--- to the documented form.
+-- required field (and `required_when`), type, enum and named check, and converts amounts
+-- once to paise and back to the documented form. The checks of `M.strict_only` run only
+-- with `cfg.strict == true`.
 -- @tparam table row a catalogue row
 -- @tparam table params the caller's parameters (not modified)
--- @tparam[opt] table cfg resolved config, for defaults such as companyId <- client_id
+-- @tparam[opt] table cfg resolved config, for defaults such as companyId <- client_id, and
+-- `strict`
 -- @treturn table|nil fields an ordered object (enkash.json) of {name, value} pairs
 -- @treturn table|nil err a validation error naming the field
 function M.params(row, params, cfg)
-  return check_fields(row, row.fields or {}, params, cfg, "")
+  return check_fields(row, row.fields or {}, params, cfg, "", cfg ~= nil and cfg.strict == true)
 end
 
 --- The value of `name` among built fields, as sent (amounts as decimal text).
