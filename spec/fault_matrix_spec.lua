@@ -1,12 +1,15 @@
 -- The fault matrix: every money-moving call meets every failure the sandbox can inject, over
--- real HTTP to the nginx sandbox. Afterwards the sandbox's ledger shows the call applied
--- exactly once or not at all, and the SDK's answer matches what happened: success when it
--- was applied, a failure when it was not, and unknown_outcome only where the status
+-- real HTTP to the nginx sandbox, in every response dialect the sandbox speaks (envelopes,
+-- pages, lists with pending words, Spring and Payouts errors: enkash.sandbox.dialect).
+-- Afterwards the sandbox's ledger shows the call applied exactly once or not at all, and the
+-- SDK's answer matches what happened: success (naming the call's reference and amount) when
+-- it was applied, a failure when it was not, and unknown_outcome only where the status
 -- endpoint was failing too.
 local enkash = require "enkash"
 local nginx = require "enkash.sandbox.nginx"
 local control = require "helpers.control"
 local fx = require "helpers.fixtures"
+local dialect = require "enkash.sandbox.dialect"
 
 -- Each fault, how to inject it, and whether it strikes before or after the commit.
 local faults = {
@@ -21,96 +24,107 @@ local faults = {
   { name = "garbage after commit", fault = { kind = "garbage", after_commit = true } },
   { name = "truncated after commit", fault = { kind = "truncated", after_commit = true } },
   { name = "502 after commit", fault = { kind = "http_502_html", after_commit = true } },
-  { name = "commit then time out", fault = { kind = "commit_timeout", delay = 2 } },
+  { name = "commit then time out", fault = { kind = "commit_timeout", delay = 1 } },
   { name = "refused with response_code 1", fault = { kind = "api_error", message = "Sandbox says no" } },
 }
 
-describe("fault matrix", function()
-  local srv, client, ids
+local srv
+setup(function()
+  srv = assert(nginx.start{ sandbox_opts = fx.sandbox_opts })
+end)
+teardown(function() if srv then srv:stop() end end)
 
-  setup(function()
-    srv = assert(nginx.start{ sandbox_opts = fx.sandbox_opts })
-  end)
-  teardown(function() if srv then srv:stop() end end)
+for _, dialect_name in ipairs(dialect.names) do
+  describe("fault matrix, dialect " .. dialect_name .. ":", function()
+    local client, ids
 
-  before_each(function()
-    control(srv, "reset")
-    client = assert(enkash.new(fx.config(srv.url, {
-      timeout = 1, retry_base = 0.01, reconcile_delay = 0, card_account_id = fx.card_account_id,
-    })))
-    ids = fx.onboard(client, control, srv)
-  end)
-  after_each(function() client:close() end)
+    before_each(function()
+      control(srv, "reset")
+      control(srv, "config", { dialect = dialect_name })
+      client = assert(enkash.new(fx.config(srv.url, {
+        timeout = 0.5, retry_base = 0.01, retry_after_max = 0.05, reconcile_delay = 0, pending_interval = 0.01,
+        card_account_id = fx.card_account_id,
+      })))
+      ids = fx.onboard(client, control, srv)
+    end)
+    after_each(function() client:close() end)
 
-  -- The five money-moving calls, each with fresh params (and a fresh OTP for the debit).
-  local calls = {
-    add_money = function() return client.wallet:add_money({ enKashCardId = ids.a, amount = "12.34" }) end,
-    top_up = function() return client.wallet:top_up({ enKashCardId = ids.a, amount = 20.5 }) end,
-    imps = function()
-      return client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary, amount = "3.21" })
-    end,
-    wallet_to_wallet = function()
-      return client.transfers:wallet_to_wallet({ enKashCardId = ids.a, toEnKashCardId = ids.b, amount = 4 })
-    end,
-    debit = function()
-      local otp = assert(client.wallet:send_otp({ enKashCardId = ids.a, cardOtpAction = "TRANSACTION_OTP" }))
-      return client.merchant:debit({
-        merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = ids.a, amount = "5.55", otpMedium = "MOBILE",
-        otp = fx.otp_code, otpReferenceId = otp.otpReferenceId, productCode = "DEFAULT",
-      })
-    end,
-  }
-  local endpoint = {
-    add_money = "wallet.add_money", top_up = "wallet.top_up", imps = "transfers.imps",
-    wallet_to_wallet = "transfers.wallet_to_wallet", debit = "merchant.debit",
-  }
-  local status_endpoint = {
-    add_money = "wallet.transaction", top_up = "wallet.transaction", imps = "transfers.status",
-    wallet_to_wallet = "transfers.status", debit = "merchant.settlement_status",
-  }
+    -- The five money-moving calls, each with fresh params (and a fresh OTP for the debit).
+    local calls = {
+      add_money = function() return client.wallet:add_money({ enKashCardId = ids.a, amount = "12.34" }) end,
+      top_up = function() return client.wallet:top_up({ enKashCardId = ids.a, amount = 20.5 }) end,
+      imps = function()
+        return client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary, amount = "3.21" })
+      end,
+      wallet_to_wallet = function()
+        return client.transfers:wallet_to_wallet({ enKashCardId = ids.a, toEnKashCardId = ids.b, amount = 4 })
+      end,
+      debit = function()
+        local otp = assert(client.wallet:send_otp({ enKashCardId = ids.a, cardOtpAction = "TRANSACTION_OTP" }))
+        return client.merchant:debit({
+          merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = ids.a, amount = "5.55", otpMedium = "MOBILE",
+          otp = fx.otp_code, otpReferenceId = otp.otpReferenceId, productCode = "DEFAULT",
+        })
+      end,
+    }
+    local endpoint = {
+      add_money = "wallet.add_money", top_up = "wallet.top_up", imps = "transfers.imps",
+      wallet_to_wallet = "transfers.wallet_to_wallet", debit = "merchant.debit",
+    }
+    local paise = { add_money = 1234, top_up = 2050, imps = 321, wallet_to_wallet = 400, debit = 555 }
+    local status_endpoint = {
+      add_money = "wallet.transaction", top_up = "wallet.transaction", imps = "transfers.status",
+      wallet_to_wallet = "transfers.status", debit = "merchant.settlement_status",
+    }
 
-  local function applied(ref)
-    return (control(srv, "ledger").applied or {})[ref] or 0
-  end
-
-  for _, call_name in ipairs({ "add_money", "top_up", "imps", "wallet_to_wallet", "debit" }) do
-    for _, f in ipairs(faults) do
-      it(call_name .. " x " .. f.name, function()
-        local total = control(srv, "ledger").total
-        local args = { endpoint = endpoint[call_name], count = 1 }
-        for k, v in pairs(f.fault) do args[k] = v end
-        control(srv, "fault", args)
-        local payload, res = calls[call_name]()
-        local ref = res.reference
-        assert.is_string(ref, tostring(res))
-        local n = applied(ref)
-        assert.is_true(n <= 1, "applied " .. n .. " times")
-        if payload then
-          assert.equals(1, n, "success reported but not applied")
-        else
-          assert.equals(0, n, "failure reported but applied: " .. tostring(res))
-          assert.are_not.equal("unknown_outcome", res.kind) -- the status endpoint was healthy
-        end
-        assert.equals(total, control(srv, "ledger").total) -- no money created or lost
-      end)
+    local function applied(ref)
+      return (control(srv, "ledger").applied or {})[ref] or 0
     end
 
-    it(call_name .. " x commit then time out, with the status endpoint failing too", function()
-      control(srv, "fault", { endpoint = endpoint[call_name], kind = "commit_timeout", delay = 2 })
-      control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "http_502_html", count = 10 })
-      local payload, err = calls[call_name]()
-      assert.is_nil(payload)
-      assert.equals("unknown_outcome", err.kind)
-      assert.equals(1, applied(err.reference)) -- it did happen; the SDK honestly could not tell
-    end)
+    for _, call_name in ipairs({ "add_money", "top_up", "imps", "wallet_to_wallet", "debit" }) do
+      for _, f in ipairs(faults) do
+        it(call_name .. " x " .. f.name, function()
+          local total = control(srv, "ledger").total
+          local args = { endpoint = endpoint[call_name], count = 1 }
+          for k, v in pairs(f.fault) do args[k] = v end
+          control(srv, "fault", args)
+          local payload, res = calls[call_name]()
+          local ref = res.reference
+          assert.is_string(ref, tostring(res))
+          local n = applied(ref)
+          assert.is_true(n <= 1, "applied " .. n .. " times")
+          if payload then
+            assert.equals(1, n, "success reported but not applied")
+            -- the answer is the call's own record: its reference, its amount when it shows one
+            local named = payload.uniqueReferenceNumber or payload.pgReferenceNumber or payload.uniqueTransactionId
+              or payload.merchantUniqueTxnId
+            assert.equals(ref, named)
+            if payload.amount ~= nil then assert.equals(paise[call_name], payload.amount_paise) end
+          else
+            assert.equals(0, n, "failure reported but applied: " .. tostring(res))
+            assert.are_not.equal("unknown_outcome", res.kind) -- the status endpoint was healthy
+          end
+          assert.equals(total, control(srv, "ledger").total) -- no money created or lost
+        end)
+      end
 
-    it(call_name .. " x failure before commit, with the status endpoint failing too", function()
-      control(srv, "fault", { endpoint = endpoint[call_name], kind = "reset" })
-      control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "reset", count = 10 })
-      local payload, err = calls[call_name]()
-      assert.is_nil(payload)
-      assert.equals("unknown_outcome", err.kind)
-      assert.equals(0, applied(err.reference))
-    end)
-  end
-end)
+      it(call_name .. " x commit then time out, with the status endpoint failing too", function()
+        control(srv, "fault", { endpoint = endpoint[call_name], kind = "commit_timeout", delay = 1 })
+        control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "http_502_html", count = 10 })
+        local payload, err = calls[call_name]()
+        assert.is_nil(payload)
+        assert.equals("unknown_outcome", err.kind)
+        assert.equals(1, applied(err.reference)) -- it did happen; the SDK honestly could not tell
+      end)
+
+      it(call_name .. " x failure before commit, with the status endpoint failing too", function()
+        control(srv, "fault", { endpoint = endpoint[call_name], kind = "reset" })
+        control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "reset", count = 10 })
+        local payload, err = calls[call_name]()
+        assert.is_nil(payload)
+        assert.equals("unknown_outcome", err.kind)
+        assert.equals(0, applied(err.reference))
+      end)
+    end
+  end)
+end

@@ -17,6 +17,11 @@ local pairs, tostring = pairs, tostring
 
 local M = {}
 
+--- The separator of the sandbox's own ledger references (a funding, a refund, a reversal):
+-- a control character, which no client reference may hold (enkash.validate), so they never
+-- collide with one.
+M.OWN = "\31"
+
 --- External ledger accounts: the payment gateway (add_money), the bank (IMPS), the source of
 -- partner prefunding. Merchants are "merchant:<merchantDetailId>", also external.
 M.PG, M.BANK, M.FUNDING = "pg", "bank", "funding"
@@ -48,7 +53,7 @@ function M.fund(sb, accounts)
     ledger.open(L, name, true)
     st.accounts[id] = true
     local diff = paise - ledger.balance(L, name)
-    local ref = "#funding-" .. tostring(#L.entries + 1) -- '#' never occurs in a client reference
+    local ref = M.OWN .. "funding-" .. tostring(#L.entries + 1)
     if diff > 0 then
       assert(ledger.move(L, M.FUNDING, name, diff, ref, "funding"))
     elseif diff < 0 then

@@ -115,8 +115,8 @@ local function control_settlement(sb, args)
   if rec.status == "REFUND" then return nil, "settlement " .. ref .. " was refunded already" end
   if s == "REFUND" then
     -- the merchant is an external account: the refund cannot fail for want of balance
-    assert(ledger.move(st.ledger, rec.merchant, books.wallet_name(rec.wallet), rec.amount, ref .. "#refund",
-      "refund"))
+    assert(ledger.move(st.ledger, rec.merchant, books.wallet_name(rec.wallet), rec.amount,
+      ref .. books.OWN .. "refund", "refund"))
   end
   rec.status, rec.since = s, sb.clock()
   st.settling[ref] = steps.index(M.CHAIN, s) and s ~= "SETTLED" and rec or nil

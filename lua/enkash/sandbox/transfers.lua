@@ -169,8 +169,8 @@ local function control_transfer(sb, args)
   if not rec.debited then return nil, "transfer " .. rec.reference .. " moved no money" end
   if rec.credited_back then return nil, "transfer " .. rec.reference .. " was already credited back" end
   if s == "FAILED" or s == "REVERSED" then
-    local ok, err = ledger.move(sb.state.ledger, rec.to, rec.from, rec.amount, rec.reference .. "#reversal",
-      "reversal")
+    local ok, err = ledger.move(sb.state.ledger, rec.to, rec.from, rec.amount,
+      rec.reference .. books.OWN .. "reversal", "reversal")
     if not ok then return nil, "cannot credit back: " .. err end
     rec.credited_back = true
   end

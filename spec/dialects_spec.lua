@@ -1,0 +1,162 @@
+-- Truth about money in every dialect, over real HTTP to the nginx sandbox: for each response
+-- shape the sandbox speaks (enkash.sandbox.dialect), the onboarding runbook runs to the end
+-- and its top-up is in the ledger once; each row of the README's status-lookup table is
+-- walked with the sandbox's `report` call standing in for an odd record; a caller's
+-- idempotent retry gets the record's truth. The answer is always compared with the ledger.
+local enkash = require "enkash"
+local cjson = require "cjson.safe"
+local runbook = require "enkash.runbook"
+local store = require "enkash.runbook.store"
+local nginx = require "enkash.sandbox.nginx"
+local dialect = require "enkash.sandbox.dialect"
+local control = require "helpers.control"
+local fx = require "helpers.fixtures"
+
+local function read_json(path)
+  local f = assert(io.open(path))
+  local doc = assert(cjson.decode(f:read("a")))
+  f:close()
+  return doc
+end
+
+local srv
+setup(function()
+  local opts = {}
+  for k, v in pairs(fx.sandbox_opts) do opts[k] = v end
+  opts.vkyc_step, opts.tnc_accept_delay = 0.05, 0.05
+  srv = assert(nginx.start{ sandbox_opts = opts })
+end)
+teardown(function() if srv then srv:stop() end end)
+
+for _, name in ipairs(dialect.names) do
+  describe("dialect " .. name .. ":", function()
+    local client
+
+    local function applied(ref)
+      return (control(srv, "ledger").applied or {})[ref] or 0
+    end
+
+    before_each(function()
+      control(srv, "reset")
+      control(srv, "config", { dialect = name })
+      client = assert(enkash.new(fx.config(srv.url, {
+        timeout = 0.5, retry_base = 0.01, reconcile_delay = 0, pending_interval = 0.01, pending_wait = 0.3,
+        card_account_id = fx.card_account_id,
+      })))
+    end)
+    after_each(function() client:close() end)
+
+    it("the onboarding runbook runs to the end, its top-up in the ledger once", function()
+      local input = read_json("examples/onboarding.json")
+      input.device.deviceImei = fx.device.deviceImei
+      input.kyc_timeout = 20
+      local rb = dofile("examples/onboarding.lua")
+      local summary = runbook.run(rb, { client = client, store = store.memory(), input = input })
+      assert.is_true(summary.ok, tostring(summary.error))
+      local ref = summary.values["opening top-up"].reference
+      assert.equals(1, applied(ref))
+      assert.equals("FULL_KYC", summary.values["KYC full"].kyc)
+      local card = summary.values["create wallet"].enKashCardId
+      local balance = control(srv, "ledger").accounts["wallet:" .. card]
+      assert.equals(50000, balance) -- ₹500.00, once
+    end)
+
+    it("a lost top-up answer (committed, then reset) is reconciled from the record, once", function()
+      local ids = fx.onboard(client, control, srv)
+      control(srv, "fault", { endpoint = "wallet.top_up", kind = "reset", after_commit = true })
+      local payload, res = client.wallet:top_up({ enKashCardId = ids.a, amount = "7.50" })
+      assert.truthy(payload, tostring(res))
+      assert.is_true(res.reconciled)
+      assert.equals(750, payload.amount_paise)
+      assert.equals(1, applied(res.reference))
+    end)
+
+    -- An applied top-up asked about again with its reference ("already exists", then the
+    -- lookup), its record reported as each row of the README's table needs.
+    describe("the record of an applied top-up, asked again", function()
+      local ids, ref
+      before_each(function()
+        ids = fx.onboard(client, control, srv)
+        local p, r = client.wallet:top_up({ enKashCardId = ids.a, amount = "7.50" })
+        assert.truthy(p, tostring(r))
+        ref = r.reference
+      end)
+
+      local function again(report)
+        if report then
+          report.reference = ref
+          control(srv, "report", report)
+        end
+        return client.wallet:top_up({ enKashCardId = ids.a, amount = "7.50", uniqueReferenceNumber = ref })
+      end
+
+      it("succeeded: success from the record, and no second effect", function()
+        local payload, res = again()
+        assert.truthy(payload, tostring(res))
+        assert.is_true(res.reconciled)
+        assert.equals(ref, payload.pgReferenceNumber)
+        assert.equals(1, applied(ref))
+      end)
+
+      for _, case in ipairs({
+        { "an unknown status word", { status = "SOMETHING_ELSE" }, "SOMETHING_ELSE" },
+        { "another amount", { status = "SUCCESS", amount = "75.00" }, "SUCCESS" },
+        { "a status that stays CREATED", { status = "CREATED" }, "CREATED" },
+      }) do
+        it(case[1] .. " is unknown_outcome with the reference, never success", function()
+          local payload, err = again(case[2])
+          assert.is_nil(payload)
+          assert.equals("unknown_outcome", err.kind)
+          assert.equals(case[3], err.status)
+          assert.equals(ref, err.reference)
+          assert.equals(1, applied(ref))
+        end)
+      end
+
+      it("a record that says FAILED is a failure with the word", function()
+        local payload, err = again({ status = "FAILED" })
+        assert.is_nil(payload)
+        assert.equals("transaction_failed", err.code)
+        assert.equals("FAILED", err.status)
+      end)
+    end)
+
+    it("a top-up refused before commit is sent again with the same reference, and applied once", function()
+      local ids = fx.onboard(client, control, srv)
+      -- in the list dialect the lookup answers the wallet's other loads, not this one
+      control(srv, "fault", { endpoint = "wallet.top_up", kind = "reset" })
+      local payload, res = client.wallet:top_up({ enKashCardId = ids.a, amount = "3.00" })
+      assert.truthy(payload, tostring(res))
+      assert.equals(1, applied(res.reference))
+    end)
+
+    it("a caller's retry of a used reference with another amount is not the same call", function()
+      local ids = fx.onboard(client, control, srv)
+      local p1, r1 = client.wallet:top_up({ enKashCardId = ids.a, amount = "9.99" })
+      assert.truthy(p1, tostring(r1))
+      local p3, e3 = client.wallet:top_up({ enKashCardId = ids.a, amount = "1.00",
+                                            uniqueReferenceNumber = r1.reference })
+      assert.is_nil(p3)
+      assert.equals("unknown_outcome", e3.kind)
+      assert.equals(1, applied(r1.reference))
+    end)
+
+    it("onboarding_state reads the wallet whatever the shape of Get Wallet Details", function()
+      local ids = fx.onboard(client, control, srv)
+      local st = assert(client:onboarding_state({ enKashCardId = ids.b }))
+      assert.is_true(st.tnc_accepted)
+      assert.equals(ids.b, st.wallet.enKashCardId)
+      assert.equals("min", st.kyc_level)
+    end)
+
+    it("a business failure carries its stable code, and moves nothing", function()
+      local ids = fx.onboard(client, control, srv)
+      local total = control(srv, "ledger").total
+      local _, e = client.wallet:top_up({ enKashCardId = ids.a, amount = "20000.00" }) -- over MIN_KYC limits
+      assert.truthy(e)
+      assert.equals("limit_exceeded", e.code, tostring(e))
+      assert.equals(0, applied(e.reference))
+      assert.equals(total, control(srv, "ledger").total)
+    end)
+  end)
+end
