@@ -73,4 +73,37 @@ describe("config", function()
     _, err = config.resolve{ env = "staging", getenv = env_of({}) }
     assert.equals("env", err.field)
   end)
+
+  it("refuses reconciliation settings that would raise or loop after a money call was sent", function()
+    for _, bad in ipairs({
+      { max_sends = 0 / 0 }, { max_sends = 0 }, { reconcile_delay = -1 }, { pending_wait = 0 / 0 },
+      { pending_interval = math.huge }, { not_found_pattern = "[" }, { duplicate_pattern = "%" },
+      { error_patterns = { { "locked", "(" } } }, { error_patterns = { "locked" } },
+      { status_words = { transaction = { pending = "CREATED" } } }, { status_words = { nope = {} } },
+      { status_words = { transaction = { failed = { 1 } } } },
+    }) do
+      bad.getenv = env_of({})
+      local k = next(bad)
+      if k == "getenv" then k = next(bad, k) end
+      local cfg, err = config.resolve(bad)
+      assert.is_nil(cfg, k)
+      assert.equals(k, err.field)
+    end
+  end)
+
+  it("reads strict from ENKASH_STRICT, and refuses anything but true or false", function()
+    assert.is_true(assert(config.resolve{ getenv = env_of({ ENKASH_STRICT = "true" }) }).strict)
+    assert.is_false(assert(config.resolve{ getenv = env_of({}) }).strict)
+    local _, err = config.resolve{ getenv = env_of({ ENKASH_STRICT = "yes" }) }
+    assert.equals("strict", err.field)
+  end)
+
+  it("resolves status words: config replaces the sets it names, status_failed adds failed words", function()
+    local cfg = assert(config.resolve{ getenv = env_of({}), status_failed = { VOIDED = true },
+      status_words = { transaction = { pending = { "waiting" } } } })
+    assert.is_true(cfg.words.transaction.pending.WAITING)
+    assert.is_nil(cfg.words.transaction.pending.CREATED)
+    assert.is_true(cfg.words.transaction.succeeded.SUCCESS)
+    assert.is_true(cfg.words.settlement.failed.VOIDED)
+  end)
 end)

@@ -349,6 +349,24 @@ describe("money-moving calls", function()
     assert.equals("REFUND", e.status)
   end)
 
+  it("matches a reference of digits that the record echoes as a JSON number", function()
+    local c, t = client({ [BALANCE] = { err("timeout") }, [STATUS] = {
+      { status = 200, body = '{"response_code":0,"payload":{"pgReferenceNumber":20261202,"status":"SUCCESS"}}' } } })
+    local payload, res = c.wallet:top_up({ amount = 10, enKashCardId = "EKCWLUAADN",
+                                           uniqueReferenceNumber = "20261202" })
+    assert.equals("SUCCESS", payload.status)
+    assert.is_true(res.reconciled)
+    assert.equals(1, sends_to(t, BALANCE))
+  end)
+
+  it("reads a page whose data is one object", function()
+    local c = client({ [BALANCE] = { err("timeout") }, [STATUS] = { echo(function(ref)
+      return ok({ recordsCount = 1, data = { pgReferenceNumber = ref, status = "SUCCESS", amount = 10 } })
+    end) } })
+    local payload, res = c.wallet:top_up(TOPUP)
+    assert.equals("SUCCESS", payload.status, tostring(res))
+  end)
+
   it("takes status words from config", function()
     local c = client({ [BALANCE] = { err("timeout") }, [STATUS] = { record("MAYBE_DONE") } },
       { status_words = { transaction = { succeeded = { "maybe_done" }, pending = {}, failed = {} } } })

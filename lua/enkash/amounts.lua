@@ -1,38 +1,54 @@
 --- Exact amounts out of JSON text: every money field also as integer `<name>_paise`.
 -- cjson turns `100.10` into a binary float; the paise must come from the digits Enkash wrote.
--- So the text is decoded twice: once as it is (what the caller sees, unchanged), and once
--- with the number of every money key rewritten as a JSON string ("100.10"), whose digits
--- `enkash.money.exact` reads. Both decodings have the same shape, so one walk pairs them.
--- The rewrite only touches `"<name>": <number>` where the opening quote is not escaped: in
--- valid JSON a quote inside a string is always escaped, so text inside strings is never
--- rewritten, and a key is always preceded by `{`, `,` or white space.
--- Used by responses (enkash.envelope) and webhooks (enkash.webhook): one function for both.
+-- So the text is decoded once by cjson (what the caller sees, unchanged), and scanned once in
+-- C (`core.json_numbers`) for the number tokens of the money keys, in document order. Each
+-- decoded money value then takes its paise from the texts of its key that read back as that
+-- very value (`tonumber(text) == value`): when they all give the same paise, that is the
+-- amount; when they disagree (the same float written once exactly and once with more
+-- digits, which only a hostile server does) none is given. So a `_paise` is never wrong,
+-- at worst missing. Used by responses (enkash.envelope) and webhooks (enkash.webhook): one
+-- function for both.
 -- @module enkash.amounts
 
 local cjson = require "cjson.safe"
+local core = require "enkash.core"
 local money = require "enkash.money"
 
-local type, pairs, gsub = type, pairs, string.gsub
-local decode, exact = cjson.decode, money.exact
+local type, pairs, tonumber = type, pairs, tonumber
+local decode, exact, scan = cjson.decode, money.exact, core.json_numbers
 
 local M = {}
 
--- `x"name": -12.50` with x not a backslash; the number token as JSON writes it.
-local KEY_NUMBER = '([^\\])"([%w_]+)"(%s*:%s*)(%-?%d[%d%.eE%+%-]*)'
+-- The paise of a decoded number `v` under key `k`, from the texts of that key; nil and the
+-- reason when there is no exact one.
+local function paise_of(v, texts)
+  local paise, why
+  for i = 1, #texts do
+    local t = texts[i]
+    if tonumber(t) == v then
+      local p, w = exact(t)
+      if paise == nil and why == nil then
+        paise, why = p, w
+      elseif p ~= paise then
+        return nil, "is written two ways that read as the same number"
+      end
+    end
+  end
+  if paise == nil and why == nil then return nil, "is not an amount" end
+  return paise, why
+end
 
--- Add `<k>_paise` to `doc` for every money key, reading the digits from `texts` (the same
--- document with money numbers as strings; it may be `doc` itself). `bad` collects the keys
--- whose text is no exact amount (first reason wins). New keys are set after each table's
--- traversal: adding a key while `pairs` walks the same table is undefined.
-local function walk(doc, texts, names, bad)
+-- Add `<k>_paise` beside every money key of `doc` (any depth). New keys are set after each
+-- table's traversal: adding a key while `pairs` walks the same table is undefined.
+local function walk(doc, found, bad)
   local add
-  for k, v in pairs(texts) do
+  for k, v in pairs(doc) do
     local tv = type(v)
     if tv == "table" then
-      local d = doc[k]
-      if type(d) == "table" then walk(d, v, names, bad) end
-    elseif tv == "string" and names[k] then
-      local paise, why = exact(v)
+      walk(v, found, bad)
+    elseif found[k] and (tv == "number" or tv == "string") then
+      local paise, why
+      if tv == "number" then paise, why = paise_of(v, found[k]) else paise, why = exact(v) end
       if paise then
         add = add or {}
         add[k .. "_paise"] = paise
@@ -57,20 +73,8 @@ function M.decode(text, names)
   local doc = decode(text)
   local bad = {}
   if type(doc) ~= "table" then return doc, bad end
-  local rewrote = false
-  local texts = gsub(text, KEY_NUMBER, function(pre, name, sep, number)
-    if not names[name] then return nil end -- nil: keep the match as it was
-    rewrote = true
-    return pre .. '"' .. name .. '"' .. sep .. '"' .. number .. '"'
-  end)
-  -- Strings (amountToLoad "100") need no rewrite: the caller's value is already the text.
-  if rewrote then
-    local alt = decode(texts)
-    if type(alt) ~= "table" then return doc, bad end -- cannot happen for valid JSON
-    walk(doc, alt, names, bad)
-  else
-    walk(doc, doc, names, bad)
-  end
+  local found = scan(text, names) -- nil: no money key at all, nothing to walk
+  if found then walk(doc, found, bad) end
   return doc, bad
 end
 

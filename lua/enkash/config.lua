@@ -19,6 +19,7 @@ M.env_vars = {
   password = "ENKASH_PASSWORD", encryption = "ENKASH_ENCRYPTION",
   timeout = "ENKASH_TIMEOUT", connect_timeout = "ENKASH_CONNECT_TIMEOUT",
   ca_file = "ENKASH_CA_FILE", proxy = "ENKASH_PROXY", card_account_id = "ENKASH_CARD_ACCOUNT_ID",
+  strict = "ENKASH_STRICT",
 }
 
 local credential_keys = { "partner_id", "client_id", "client_secret", "username", "password" }
@@ -137,7 +138,7 @@ end
 
 local function from_env(key, raw)
   if key == "timeout" or key == "connect_timeout" then return tonumber(raw) end
-  if key == "encryption" then
+  if key == "encryption" or key == "strict" then
     if raw == "true" then return true elseif raw == "false" then return false end
   end
   return raw
@@ -206,6 +207,9 @@ function M.resolve(user)
   end
   if cfg.verify == nil then cfg.verify = true end
   if cfg.strict == nil then cfg.strict = false end
+  if type(cfg.strict) ~= "boolean" then
+    return bad("strict must be true or false (ENKASH_STRICT)", "strict")
+  end
   for _, k in ipairs({ "max_response_bytes", "token_refresh_fraction", "token_refresh_min",
                        "token_refresh_max", "device_failed_statuses", "reconcile_delay", "max_sends",
                        "kyc_field", "pending_interval", "pending_wait" }) do

@@ -73,10 +73,10 @@ function M.records(payload)
       break
     end
   end
-  if list == payload and payload[1] == nil then
-    -- one object: a record, unless it is empty
-    if next(payload) == nil then return {} end
-    return { payload }
+  if list[1] == nil then
+    -- one object (the payload, or a page's data that is no list): a record, unless empty
+    if next(list) == nil then return {} end
+    return { list }
   end
   local out = {}
   for _, r in ipairs(list) do

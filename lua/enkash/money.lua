@@ -6,8 +6,8 @@
 -- Works under Lua 5.4 and LuaJIT (paise stay far below 2^53, exact in a double).
 -- @module enkash.money
 
-local type, tonumber, format, match, sub, rep = type, tonumber, string.format, string.match,
-  string.sub, string.rep
+local type, tonumber, format, match, sub, rep, byte = type, tonumber, string.format, string.match,
+  string.sub, string.rep, string.byte
 
 local M = {}
 
@@ -66,13 +66,22 @@ end
 function M.exact(text)
   if type(text) ~= "string" then return nil, "is not an amount" end
   local sign, whole, frac = match(text, "^(%-?)(%d+)%.?(%d*)$")
-  if not whole or (frac == "" and match(text, "%.$")) then return nil, "is not a plain decimal amount" end
-  if #frac > 2 then return nil, "has more than 2 decimals" end
-  whole = match(whole, "^0*(%d-%d)$") -- leading zeros never make an amount larger
-  -- 13 digits of rupees: 15 digits of paise stay exact in a double (LuaJIT) and lie above
-  -- any balance a partner account holds.
-  if #whole > 13 then return nil, "is too large" end
-  local paise = tonumber(whole) * 100 + tonumber(frac .. rep("0", 2 - #frac))
+  if not whole then return nil, "is not a plain decimal amount" end
+  local decimals = #frac
+  if decimals > 2 then return nil, "has more than 2 decimals" end
+  if decimals == 0 and byte(text, -1) == 46 then return nil, "is not a plain decimal amount" end -- "5."
+  if #whole > 13 then
+    -- 13 digits of rupees: 15 digits of paise stay exact in a double (LuaJIT) and lie above
+    -- any balance a partner account holds. Leading zeros never make an amount larger.
+    whole = match(whole, "^0*(%d-%d)$")
+    if #whole > 13 then return nil, "is too large" end
+  end
+  local paise = tonumber(whole) * 100
+  if decimals == 2 then
+    paise = paise + tonumber(frac)
+  elseif decimals == 1 then
+    paise = paise + tonumber(frac) * 10
+  end
   if sign == "-" then paise = -paise end
   return paise
 end

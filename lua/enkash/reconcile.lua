@@ -25,7 +25,8 @@ local pipeline = require "enkash.pipeline"
 local retry = require "enkash.retry"
 local validate = require "enkash.validate"
 
-local type, tostring, format, byte, pairs, ipairs = type, tostring, string.format, string.byte, pairs, ipairs
+local type, tostring, tonumber, format, byte, find, pairs, ipairs = type, tostring, tonumber, string.format,
+  string.byte, string.find, pairs, ipairs
 local concat, upper, min = table.concat, string.upper, math.min
 local monotime, null = core.monotime, cjson.null
 
@@ -62,7 +63,10 @@ local function relation(record, fields, ref)
   for _, f in ipairs(fields) do
     local v = record[f]
     if v ~= nil and v ~= null then
-      if tostring(v) == ref then return "match" end
+      -- a reference of digits may come back as a JSON number (123456 -> 123456.0)
+      if v == ref or (type(v) == "number" and find(ref, "^%d+$") and tonumber(ref) == v) then
+        return "match"
+      end
       named = true
     end
   end

@@ -92,6 +92,28 @@ do
   raises(function() core.secure_equal("a") end, "secure_equal(a)")
 end
 
+---------------------------------------------------------------- json scans
+do
+  check(core.json_plain("abc") == true and core.json_plain('a"b') == false, "json_plain")
+  check(core.json_plain("") == true and core.json_plain("\0") == false, "json_plain edges")
+  local names = { amount = true, otbBalance = true }
+  local t = core.json_numbers('{"amount": -100.10 ,"x":"\\"amount\\":5","l":[{"amount":0.07},'
+    .. '{"amount":"9.99"}],"otbBalance":1e3}', names)
+  check(t.amount[1] == "-100.10" and t.amount[2] == "0.07" and t.amount[3] == nil, "json_numbers texts")
+  check(t.otbBalance[1] == "1e3", "json_numbers exponent kept as written")
+  check(core.json_numbers("{}", names) == nil, "json_numbers none")
+  -- broken text: every prefix, and strings that never end, are read without going past the end
+  local doc = '{"amount":12.50,"s":"a\\\\","amount":7}'
+  for n = 0, #doc do core.json_numbers(doc:sub(1, n), names) end
+  for _, bad in ipairs({ '"', '"\\', '{"amount"', '{"amount":', '{"amount":-', '{"a\\"' }) do
+    core.json_numbers(bad, names)
+  end
+  local big = "[" .. string.rep('{"amount":1.25},', 100000) .. '{"amount":2}]'
+  check(#core.json_numbers(big, names).amount == 100001, "json_numbers 100k keys")
+  raises(function() core.json_numbers("{}") end, "json_numbers without names")
+  raises(function() core.json_numbers(nil, names) end, "json_numbers(nil)")
+end
+
 ---------------------------------------------------------------- clock
 do
   local t0 = core.monotime()
