@@ -5,19 +5,27 @@
 --
 -- Input: {"transfers": ["<uniqueTransactionId>", ...], "settlements": ["<uniqueTransactionId>", ...],
 --         "report": "reconciliation.csv"}
+local reconcile = require "enkash.reconcile"
 local runbook = require "enkash.runbook"
 local statuses = require "enkash.statuses"
 
 local rb = runbook.new("Daily reconciliation")
 
 -- Look every reference up through one endpoint, in parallel; {reference -> status or error}.
+-- The answer may be the record, a list or a page (Enkash's lookups are searches on some
+-- products): reconcile.record finds the record that carries the reference.
 local function lookup(ctx, endpoint, field, refs)
   local calls = {}
   for i, ref in ipairs(refs or {}) do calls[i] = { endpoint, { [field] = ref } } end
   local out = {}
   for i, r in ipairs(ctx.client:batch(calls)) do
     local payload, res = r[1], r[2]
-    out[refs[i]] = payload and tostring(payload.status) or ("error: " .. tostring(res and res.message or res))
+    if payload then
+      local rec, why = reconcile.record(payload, refs[i])
+      out[refs[i]] = rec and tostring(rec.status) or ("error: " .. why)
+    else
+      out[refs[i]] = "error: " .. tostring(res and res.message or res)
+    end
   end
   return out
 end

@@ -149,6 +149,28 @@ for _, name in ipairs(dialect.names) do
       assert.equals("min", st.kyc_level)
     end)
 
+    it("the reconciliation example finds each reference's record in the answer", function()
+      local ids = fx.onboard(client, control, srv)
+      local t1 = assert(client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary,
+                                                amount = "1.00" }))
+      local _, r2 = client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary, amount = "2.00" })
+      local otp = assert(client.wallet:send_otp({ enKashCardId = ids.a, cardOtpAction = "TRANSACTION_OTP" }))
+      local _, d = client.merchant:debit({ merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = ids.a,
+        amount = "5.00", otpMedium = "MOBILE", otp = fx.otp_code, otpReferenceId = otp.otpReferenceId })
+      local report = os.tmpname()
+      local summary = runbook.run(dofile("examples/reconciliation.lua"), { client = client, store = store.memory(),
+        input = { transfers = { t1.uniqueTransactionId, r2.reference, "NOSUCHREF1" }, settlements = { d.reference },
+                  report = report } })
+      assert.is_true(summary.ok, tostring(summary.error))
+      local t = summary.values["transfer statuses"]
+      for _, ref in ipairs({ t1.uniqueTransactionId, r2.reference }) do
+        assert.truthy(t[ref] == "SUCCESS" or t[ref] == "CREATED", ref .. ": " .. tostring(t[ref]))
+      end
+      assert.matches("^error", t.NOSUCHREF1)
+      assert.equals("PENDING", summary.values["settlement statuses"][d.reference])
+      os.remove(report)
+    end)
+
     it("a business failure carries its stable code, and moves nothing", function()
       local ids = fx.onboard(client, control, srv)
       local total = control(srv, "ledger").total

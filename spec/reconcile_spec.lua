@@ -374,3 +374,17 @@ describe("money-moving calls", function()
     assert.equals("MAYBE_DONE", payload.status)
   end)
 end)
+
+describe("reconcile.record", function()
+  local reconcile = require "enkash.reconcile"
+  it("finds the record of a reference in an object, a list or a page, and says why when it cannot", function()
+    local rec = { uniqueTransactionId = "T1", status = "SUCCESS" }
+    assert.equals(rec, reconcile.record(rec, "T1"))
+    assert.equals(rec, reconcile.record({ { uniqueTransactionId = "T0" }, rec }, "T1"))
+    assert.equals(rec, reconcile.record({ recordsCount = 1, data = { rec } }, "T1"))
+    assert.same({ nil, "absent" }, { reconcile.record({ { uniqueTransactionId = "T0" } }, "T1") })
+    assert.same({ nil, "absent" }, { reconcile.record(nil, "T1") })
+    assert.same({ nil, "several records" }, { reconcile.record({ rec, rec }, "T1") })
+    assert.same({ nil, "no record names a reference" }, { reconcile.record({ { status = "SUCCESS" } }, "T1") })
+  end)
+end)

@@ -15,6 +15,7 @@
 --                             max_sends; unknown_outcome when the server said it exists.
 -- @module enkash.reconcile
 
+local catalogue = require "enkash.catalogue"
 local cjson = require "cjson.safe"
 local core = require "enkash.core"
 local envelope = require "enkash.envelope"
@@ -73,6 +74,52 @@ local function relation(record, fields, ref)
   return named and "other" or "anonymous"
 end
 
+-- The records of `payload` that carry `ref`: the last one, how many, and how many name no
+-- reference at all.
+local function find_record(payload, fields, ref)
+  local found, n, anonymous = nil, 0, 0
+  for _, r in ipairs(envelope.records(payload)) do
+    local rel = relation(r, fields, ref)
+    if rel == "match" then
+      n = n + 1
+      found = r
+    elseif rel == "anonymous" then
+      anonymous = anonymous + 1
+    end
+  end
+  return found, n, anonymous
+end
+
+-- Every record field that holds a reference in some status answer (the catalogue's).
+local ALL_FIELDS = {}
+do
+  local seen = {}
+  for _, row in ipairs(catalogue.rows) do
+    for _, f in ipairs(row.status and row.status.match or {}) do
+      if not seen[f] then
+        seen[f] = true
+        ALL_FIELDS[#ALL_FIELDS + 1] = f
+      end
+    end
+  end
+end
+
+--- The record of a reference in a status or search answer, whatever its shape (an object,
+-- a list, a page): for partners' own lookups, e.g. a daily report over `transfers:status`.
+-- @param payload the answer's payload
+-- @tparam string ref the reference
+-- @tparam[opt] table fields the record fields that may hold it (default: every one the
+-- catalogue's status lookups use)
+-- @treturn table|nil the one record carrying `ref`
+-- @treturn[opt] string why there is none: "absent", "several records", "no record names a reference"
+function M.record(payload, ref, fields)
+  local found, n, anonymous = find_record(payload, fields or ALL_FIELDS, ref)
+  if n == 1 then return found end
+  if n > 1 then return nil, "several records" end
+  if anonymous > 0 then return nil, "no record names a reference" end
+  return nil, "absent"
+end
+
 --- Read a status answer about one reference.
 -- @param payload the lookup's payload (object, list, page, nil)
 -- @tparam table spec {match = fields, words = vocabulary (sets), amount = field}
@@ -82,16 +129,7 @@ end
 -- @treturn[opt] table the matching record
 -- @treturn[opt] string why (for "unknown")
 function M.read(payload, spec, ref, paise)
-  local found, anonymous, n = nil, 0, 0
-  for _, r in ipairs(envelope.records(payload)) do
-    local rel = relation(r, spec.match, ref)
-    if rel == "match" then
-      n = n + 1
-      found = r
-    elseif rel == "anonymous" then
-      anonymous = anonymous + 1
-    end
-  end
+  local found, n, anonymous = find_record(payload, spec.match, ref)
   if n > 1 then return "unknown", nil, n .. " records carry the reference" end
   if not found then
     if anonymous > 0 then return "unknown", nil, "the records name no reference" end
