@@ -171,6 +171,14 @@ describe("exact amounts back", function()
     assert.truthy(bad.otbBalance)
   end)
 
+  it("gives no paise rather than a wrong one when one float is written two ways", function()
+    local doc, bad = amounts.decode('[{"amount":0.1},{"amount":0.1000000000000000055},{"amount":0.2}]', names)
+    assert.is_nil(doc[1].amount_paise)
+    assert.is_nil(doc[2].amount_paise)
+    assert.equals(20, doc[3].amount_paise)
+    assert.matches("two ways", bad.amount)
+  end)
+
   it("answers a million random amounts exactly, from text that floats would round", function()
     local rand, fmt, floor = math.random, string.format, math.floor
     math.randomseed(20261202)

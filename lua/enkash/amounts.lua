@@ -3,8 +3,9 @@
 -- So the text is decoded once by cjson (what the caller sees, unchanged), and scanned once in
 -- C (`core.json_numbers`) for the number tokens of the money keys, in document order. Each
 -- decoded money value then takes its paise from the texts of its key that read back as that
--- very value (`tonumber(text) == value`): when they all give the same paise, that is the
--- amount; when they disagree (the same float written once exactly and once with more
+-- very value (`tonumber(text) == value`, looked up in an index built once per key, so the
+-- work stays linear in the size of the answer): when they all give the same paise, that is
+-- the amount; when they disagree (the same float written once exactly and once with more
 -- digits, which only a hostile server does) none is given. So a `_paise` is never wrong,
 -- at worst missing. Used by responses (enkash.envelope) and webhooks (enkash.webhook): one
 -- function for both.
@@ -19,36 +20,57 @@ local decode, exact, scan = cjson.decode, money.exact, core.json_numbers
 
 local M = {}
 
--- The paise of a decoded number `v` under key `k`, from the texts of that key; nil and the
--- reason when there is no exact one.
-local function paise_of(v, texts)
-  local paise, why
+-- A key's texts indexed by the number each reads as: value -> paise, or value -> false and
+-- the reason in `why[value]`. Built once per key, so a document with n amounts costs O(n).
+local CONFLICT = "is written two ways that read as the same number"
+local function index_of(texts)
+  local by_value, why = {}, {}
   for i = 1, #texts do
     local t = texts[i]
-    if tonumber(t) == v then
+    local v = tonumber(t)
+    if v ~= nil then
       local p, w = exact(t)
-      if paise == nil and why == nil then
-        paise, why = p, w
-      elseif p ~= paise then
-        return nil, "is written two ways that read as the same number"
+      local seen = by_value[v]
+      if seen == nil then
+        by_value[v], why[v] = p or false, w
+      elseif seen ~= (p or false) then
+        by_value[v], why[v] = false, CONFLICT
       end
     end
   end
-  if paise == nil and why == nil then return nil, "is not an amount" end
-  return paise, why
+  return { paise = by_value, why = why }
+end
+
+-- The paise of a decoded number `v` under a key whose index is `ix`; nil and why when none.
+local function paise_of(v, ix)
+  local p = ix.paise[v]
+  if p then return p end
+  return nil, ix.why[v] or "is not an amount"
 end
 
 -- Add `<k>_paise` beside every money key of `doc` (any depth). New keys are set after each
 -- table's traversal: adding a key while `pairs` walks the same table is undefined.
-local function walk(doc, found, bad)
+local function walk(doc, found, bad, indexes)
   local add
   for k, v in pairs(doc) do
     local tv = type(v)
     if tv == "table" then
-      walk(v, found, bad)
+      walk(v, found, bad, indexes)
     elseif found[k] and (tv == "number" or tv == "string") then
       local paise, why
-      if tv == "number" then paise, why = paise_of(v, found[k]) else paise, why = exact(v) end
+      local texts = found[k]
+      if tv == "number" and #texts == 1 then -- the usual answer: one text, nothing to index
+        if tonumber(texts[1]) == v then paise, why = exact(texts[1]) else why = "is not an amount" end
+      elseif tv == "number" then
+        local ix = indexes[k]
+        if not ix then
+          ix = index_of(texts)
+          indexes[k] = ix
+        end
+        paise, why = paise_of(v, ix)
+      else
+        paise, why = exact(v)
+      end
       if paise then
         add = add or {}
         add[k .. "_paise"] = paise
@@ -74,7 +96,7 @@ function M.decode(text, names)
   local bad = {}
   if type(doc) ~= "table" then return doc, bad end
   local found = scan(text, names) -- nil: no money key at all, nothing to walk
-  if found then walk(doc, found, bad) end
+  if found then walk(doc, found, bad, {}) end
   return doc, bad
 end
 
