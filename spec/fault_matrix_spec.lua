@@ -34,7 +34,11 @@ setup(function()
 end)
 teardown(function() if srv then srv:stop() end end)
 
-for _, dialect_name in ipairs(dialect.names) do
+-- Every dialect under Lua 5.4; under LuaJIT (the same client code, the other VM) three that
+-- cover every envelope and lookup shape, to keep the suite's time in bounds.
+local dialects = rawget(_G, "jit") and { "enkash", "paged", "list" } or dialect.names
+
+for _, dialect_name in ipairs(dialects) do
   describe("fault matrix, dialect " .. dialect_name .. ":", function()
     local client, ids
 
