@@ -120,6 +120,9 @@ function M.record(payload, ref, fields)
   return nil, "absent"
 end
 
+--- Why `read` answers "unknown" for a record of the reference that carries no status word.
+M.NO_STATUS = "the record has no status"
+
 --- Read a status answer about one reference.
 -- @param payload the lookup's payload (object, list, page, nil)
 -- @tparam table spec {match = fields, words = vocabulary (sets), amount = field}
@@ -146,8 +149,7 @@ function M.read(payload, spec, ref, paise)
   if word and v.succeeded[word] then return "succeeded", found end
   if word and v.pending[word] then return "pending", found end
   if word and v.failed[word] then return "failed", found end
-  return "unknown", found, word and ("status " .. word .. " is not a known word")
-    or "the record has no status"
+  return "unknown", found, word and ("status " .. word .. " is not a known word") or M.NO_STATUS
 end
 
 -- The amount the call sent, in paise (the row's amount field), or nil.
@@ -269,18 +271,19 @@ function M.call(client, row, req, ref, opts)
     if payload then
       res.reference = ref
       -- The answer itself: believed when it is our record and says succeeded (or says nothing).
-      local verdict, _, why = M.read(payload, { match = row.status.match or { row.reference },
+      -- A success answer names no status vocabulary of its own: the transaction words read it.
+      local verdict, rec, why = M.read(payload, { match = row.status.match or { row.reference },
         amount = row.status.amount, words = cfg.words.transaction }, ref, paise)
-      if verdict == "succeeded" or (verdict == "unknown" and why == "the record has no status") then
+      if verdict == "succeeded" or (verdict == "unknown" and why == M.NO_STATUS) then
         return payload, res
       elseif verdict == "failed" then
-        return nil, errors.new("api", row.name .. " failed: status " .. tostring(payload.status), {
+        return nil, errors.new("api", row.name .. " failed: status " .. tostring(rec.status), {
           endpoint = row.name, reference = ref, retryable = false, code = "transaction_failed",
-          status = payload.status })
+          status = rec.status })
       end
-      -- pending, another reference or amount, no record: Enkash answered, ask it again.
+      -- pending, another reference or amount, no record: Enkash answered, ask it again, and
+      -- never send again (it said success once).
       no_resend, cause = true, "the answer was in doubt (" .. (why or verdict) .. ")"
-      err = errors.new("unknown_outcome", cause, { endpoint = row.name, reference = ref })
       local final, a, b = settle()
       if final then return a, b end
     else
