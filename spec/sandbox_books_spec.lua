@@ -6,44 +6,11 @@ local core = require "enkash.core"
 local cjson = require "cjson.safe"
 
 local D = sandbox.defaults
-local USER, PASS = next(D.users)
 local ACC = "CACSANDBOX1"
 local COMPANY = D.client_id
 
-local function urlencode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
-local function form(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local out = {}
-  for _, k in ipairs(keys) do out[#out + 1] = urlencode(k) .. "=" .. urlencode(t[k]) end
-  return table.concat(out, "&")
-end
-
-local function token(sb)
-  local res = sb:handle{
-    method = "POST", path = "/oauth/token", conn = "t",
-    headers = { ["content-type"] = "application/x-www-form-urlencoded",
-                authorization = "Basic " .. core.b64encode(D.client_id .. ":" .. D.client_secret) },
-    body = form{ username = USER, password = PASS, grant_type = "password", clientId = D.client_id },
-  }
-  assert(res.status == 200, res.body)
-  return cjson.decode(res.body).access_token
-end
-
--- A sandbox on a clock the test moves: sb.advance(dt) moves the host clock (sb:control
--- "advance" moves the sandbox's own offset; both work).
-local function new(opts)
-  local t = 1000
-  local o = { clock = function() return t end }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local sb = sandbox.new(o)
-  sb.bearer = token(sb)
-  return sb
-end
+local raw = require "helpers.raw_sandbox"
+local form, token, new = raw.form, raw.token, raw.new
 
 -- Call a catalogue row: GET rows send `params` as the query string, others as JSON.
 -- Returns the decoded envelope and the raw response.

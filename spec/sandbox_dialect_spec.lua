@@ -13,39 +13,8 @@ local ACC = "CACSANDBOX1"
 local COMPANY = D.client_id
 local STAMP = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%d%+00:00$"
 
-local function urlencode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
-local function form(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local out = {}
-  for _, k in ipairs(keys) do out[#out + 1] = urlencode(k) .. "=" .. urlencode(t[k]) end
-  return table.concat(out, "&")
-end
-
-local function token(sb)
-  local res = sb:handle{
-    method = "POST", path = "/oauth/token", conn = "t",
-    headers = { ["content-type"] = "application/x-www-form-urlencoded",
-                authorization = "Basic " .. core.b64encode(D.client_id .. ":" .. D.client_secret) },
-    body = form{ username = USER, password = PASS, grant_type = "password", clientId = D.client_id },
-  }
-  assert(res.status == 200, res.body)
-  return cjson.decode(res.body).access_token
-end
-
--- A sandbox on a test clock, with a Bearer token ready.
-local function new(opts)
-  local t = 1000
-  local o = { clock = function() return t end }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local sb = sandbox.new(o)
-  sb.bearer = token(sb)
-  return sb
-end
+local raw = require "helpers.raw_sandbox"
+local form, new = raw.form, raw.new
 
 -- Call a catalogue row with raw HTTP: GET rows send `params` as the query string, the others
 -- as JSON (o.encrypt: inside the encrypted envelope; o.partner: the partnerId header).
