@@ -4,6 +4,7 @@
 
 local client = require "enkash.client"
 local core = require "enkash.core"
+local errors = require "enkash.errors"
 
 local M = {
   _VERSION = "enkash 0.1.0",
@@ -22,13 +23,28 @@ function M.new(config)
 end
 
 --- Enkash payload encryption (AES-128-ECB, PKCS5, key = SHA-256(secret)[0:16], Base64).
+-- Like every public entry point, these answer `nil, err` for any input they cannot take,
+-- and never raise.
 M.crypto = {}
+
+-- nil when both arguments are usable, else the validation error naming the bad one.
+local function bad_args(what, text, secret)
+  if type(text) ~= "string" then
+    return errors.new("validation", what .. " must be a string", { field = what })
+  end
+  if type(secret) ~= "string" or secret == "" then
+    return errors.new("validation", "secret must be a non-empty string", { field = "secret" })
+  end
+end
 
 --- Encrypt `plaintext` with the key derived from `secret`.
 -- @tparam string plaintext
 -- @tparam string secret the client secret
--- @treturn string Base64 ciphertext
+-- @treturn string|nil Base64 ciphertext
+-- @treturn[opt] table err kind validation
 function M.crypto.encrypt(plaintext, secret)
+  local err = bad_args("plaintext", plaintext, secret)
+  if err then return nil, err end
   return core.encrypt(plaintext, secret)
 end
 
@@ -36,9 +52,16 @@ end
 -- @tparam string b64
 -- @tparam string secret
 -- @treturn string|nil plaintext
--- @treturn string|nil err "invalid base64" | "invalid ciphertext length" | "bad padding"
+-- @treturn[opt] table err kind validation (bad arguments) or crypto, whose `reason` is
+-- "invalid base64" | "invalid ciphertext length" | "bad padding"
 function M.crypto.decrypt(b64, secret)
-  return core.decrypt(b64, secret)
+  local err = bad_args("ciphertext", b64, secret)
+  if err then return nil, err end
+  local plain, why = core.decrypt(b64, secret)
+  if not plain then
+    return nil, errors.new("crypto", "cannot decrypt: " .. tostring(why), { reason = why })
+  end
+  return plain
 end
 
 return M

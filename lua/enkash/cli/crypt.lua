@@ -37,7 +37,7 @@ of SHA-256(secret)%s) and writes the result to stdout.]]):format(direction,
     end
     local plain, err = enkash.crypto.decrypt((input:gsub("%s+$", "")), secret)
     if not plain then
-      io.stderr:write("enkash decrypt: ", err, "\n")
+      io.stderr:write("enkash decrypt: ", err.message, "\n")
       return 1
     end
     io.stdout:write(plain)
