@@ -64,6 +64,8 @@ local function make_csv(rows)
   return table.concat(lines, "\n") .. "\n", bad, good_mobiles
 end
 
+local function esc(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+
 local function count(t)
   local n = 0
   for _ in pairs(t) do n = n + 1 end
@@ -135,6 +137,70 @@ describe("enkash run --csv (bulk)", function()
     assert.equals(950, wallets)
     -- Each good row makes two API requests (create wallet, wallet details); a bad row none.
     assert.equals(2 * 950, stats.api_requests)
+  end)
+
+  it("a malformed CSV record fails alone, with its line number; the other rows run", function()
+    -- CRLF line ends and a BOM (as Excel writes them), a multi-line address, and one record of
+    -- every malformed kind between good rows; the unterminated quote is the file's last line.
+    local good = function(i)
+      local r = good_row(i)
+      local values = {}
+      for k, c in ipairs(COLUMNS) do values[k] = r[c] end
+      return values
+    end
+    local multi = good(3)
+    multi[9] = "Flat 3,\nLake View" -- address: a quoted field over two lines
+    local lines = { csv.line(COLUMNS), csv.line(good(1)),
+      csv.line(good(2)):gsub("Rao", 'R"ao', 1),            -- line 3: stray quote
+      csv.line(multi),                                     -- lines 4-5: one record
+      '"' .. csv.line(good(4)),                            -- line 6: opening quote closed on line 8
+      csv.line(good(5)),                                   -- line 7
+      csv.line(good(6)):gsub(",", ",\0", 1),               -- line 8: NUL
+      csv.line(good(7)) .. ",extra",                       -- line 9: too many fields
+      "Mr,Short",                                          -- line 10: too few fields
+      csv.line(good(8)):gsub("Rao", '"Rao"x', 1),          -- line 11: text after a closing quote
+      csv.line(good(9)):gsub("Pune", string.rep("P", csv.MAX_RECORD_BYTES), 1), -- line 12: overlong
+      csv.line(good(10)),                                  -- line 13
+      '"' .. csv.line(good(11)) }                          -- line 14: unterminated at the end
+    local path, out = dir .. "/hostile.csv", dir .. "/hostile-results.csv"
+    cli.write(path, "\239\187\191" .. table.concat(lines, "\r\n"))
+    local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--results", out,
+                        "--run-id", "hostile", "--runs-dir", dir .. "/runs" }, env)
+    assert.equals(1, r.code, r.out .. r.err)
+    local bad_lines = { 3, 6, 8, 9, 10, 11, 12, 14 }
+    local good_lines = { 2, 4, 7, 13 }
+    assert.matches(("bulk: %d rows, %d ok, %d failed"):format(#bad_lines + #good_lines, #good_lines, #bad_lines),
+      r.out)
+    local results = assert(csv.read(out))
+    local by_line = {}
+    for _, row in ipairs(results) do by_line[tonumber(row.row)] = row end
+    for _, line in ipairs(bad_lines) do
+      local row = by_line[line]
+      assert.is_table(row, "no result for bad line " .. line)
+      assert.equals("failed", row.status)
+      assert.matches("^malformed CSV record: ", row.error)
+      assert.matches(esc(path) .. " line " .. line .. ": ", r.err)
+    end
+    for _, line in ipairs(good_lines) do
+      assert.equals("ok", by_line[line] and by_line[line].status, "line " .. line .. ": "
+        .. tostring(by_line[line] and by_line[line].error))
+    end
+    assert.equals(#bad_lines + #good_lines, #results, "one results line per record")
+    assert.equals(#good_lines, control(srv, "stats").wallets)
+  end)
+
+  it("refuses a bad --concurrency as a usage error, before any row runs", function()
+    local path = dir .. "/one.csv"
+    local values = {}
+    for k, c in ipairs(COLUMNS) do values[k] = good_row(1)[c] end
+    cli.write(path, csv.line(COLUMNS) .. "\n" .. csv.line(values) .. "\n")
+    for _, c in ipairs({ "0", "-1", "1.5", "x", "nan", "1e9" }) do
+      local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", c,
+                          "--runs-dir", dir .. "/runs" }, env)
+      assert.equals(2, r.code, c .. ": " .. r.out .. r.err)
+      assert.matches("%-%-concurrency must be", r.err)
+    end
+    assert.equals(0, control(srv, "stats").api_requests)
   end)
 
   it("sends nothing at all for rows that fail validation", function()

@@ -63,14 +63,46 @@ local function read_json(path)
   return doc
 end
 
+-- --concurrency: a whole number of rows at once, 1 to 1000 (10 when not given).
+local function concurrency(o)
+  if o.concurrency == nil then return 10 end
+  local n = tonumber(o.concurrency)
+  if not n or n ~= n or n < 1 or n > 1000 or n ~= math.floor(n) then
+    return nil, "--concurrency must be a whole number from 1 to 1000"
+  end
+  return n
+end
+
+-- Records the CSV reader set aside fail alone, each on its own results line; the other rows run.
+local function report_bad_rows(bad, out, o, say)
+  for _, b in ipairs(bad) do
+    out:write(csv.line({ b.line, "", "failed", "", "", "malformed CSV record: " .. b.error }), "\n")
+    if o.json then
+      say(require("enkash.json").encode({ event = "row", row = b.line, ok = false }))
+    else
+      io.stderr:write(("enkash run: %s line %d: %s (row skipped)\n"):format(o.csv, b.line, b.error))
+    end
+  end
+end
+
 local function bulk(rb, client, store, o, say, runs_dir)
-  local rows, err = csv.read(o.csv)
+  local width, werr = concurrency(o)
+  if not width then return fail(werr, 2) end
+  local rows, err, _, bad_rows = csv.read(o.csv)
   if not rows then return fail(err) end
   local base = o["run-id"] or runbook.new_run_id()
   local results_path = o.results or (runs_dir .. "/" .. base .. ".results.csv")
-  local out = assert(io.open(results_path, "wb"))
+  local out, oerr
+  if o["dry-run"] and not o.results then
+    -- a dry run leaves no file behind unless asked to (--results)
+    results_path, out = "(none: dry run)", { write = function() end, close = function() end }
+  else
+    out, oerr = io.open(results_path, "wb")
+    if not out then return fail("cannot write the results file: " .. tostring(oerr)) end
+  end
   out:write(csv.line({ "row", "run_id", "status", "failed_step", "field", "error" }), "\n")
-  local done, ok_n, bad_n = 0, 0, 0
+  report_bad_rows(bad_rows, out, o, say)
+  local done, ok_n, bad_n = #bad_rows, 0, #bad_rows
   local tasks = {}
   for i, row in ipairs(rows) do
     tasks[i] = function()
@@ -83,7 +115,7 @@ local function bulk(rb, client, store, o, say, runs_dir)
   local tty = not o.json
   local batch = require "enkash.batch"
   batch.run(tasks, {
-    concurrency = tonumber(o.concurrency) or 10,
+    concurrency = width,
     on_done = function(_, r)
       done = done + 1
       local s, line = r.values and r.values[1], r.values and r.values[2]
@@ -102,7 +134,7 @@ local function bulk(rb, client, store, o, say, runs_dir)
       out:write(csv.line({ line or "", s and s.run_id or "", (r.ok and s.ok) and "ok" or "failed",
                            failed_step, field, message }), "\n")
       if tty then
-        io.stderr:write("\r", progress.bar(done, #tasks, ok_n, bad_n))
+        io.stderr:write("\r", progress.bar(done, #tasks + #bad_rows, ok_n, bad_n))
         io.stderr:flush()
       elseif o.json then
         say(require("enkash.json").encode({ event = "row", row = line, ok = r.ok and s.ok,
@@ -112,7 +144,8 @@ local function bulk(rb, client, store, o, say, runs_dir)
   })
   out:close()
   if tty then io.stderr:write("\n") end
-  say(("bulk: %d rows, %d ok, %d failed; results in %s"):format(#tasks, ok_n, bad_n, results_path))
+  say(("bulk: %d rows, %d ok, %d failed; results in %s"):format(#tasks + #bad_rows, ok_n, bad_n,
+    results_path))
   return bad_n == 0 and 0 or 1
 end
 
