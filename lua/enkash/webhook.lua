@@ -98,12 +98,13 @@ M.assumptions = {
       .. "deduplication, staleness and crediting need" },
   { what = "checksum",
     choice = "lowercase hex HMAC-SHA256, keyed with a partner secret, over every top-level field "
-      .. "except checksum, sorted by name (byte order), as name=value joined with '|'",
+      .. "except checksum, sorted by name (byte order), as name=value joined with '|' (escaped: "
+      .. "see canonical escaping)",
     reason = "the portal shows a checksum field but not its computation (REFERENCE.md §5.5, §7 "
       .. "item 13); HMAC-SHA256 over sorted fields is the common scheme. Confirm with Enkash, or "
       .. "plug the real one in with opts.verifier / set_default_verifier" },
   { what = "canonical values",
-    choice = "strings as-is; numbers as the shortest of %.15g/%.16g/%.17g that reads back "
+    choice = "strings as they are, escaped; numbers as the shortest of %.15g/%.16g/%.17g that reads back "
       .. "exactly; booleans true/false; null, objects and arrays are skipped",
     reason = "a form both sides can compute from the decoded JSON, independent of whitespace, "
       .. "field order and number spelling (100.5 vs 100.50)" },
@@ -111,10 +112,14 @@ M.assumptions = {
     choice = "objects and arrays at the top level are not covered by the checksum: parse moves "
       .. "them to notification.unsigned; null values are dropped",
     reason = "the notification then holds only values the checksum vouches for" },
-  { what = "canonical ambiguity",
-    choice = "a '|' or '=' inside a value is not escaped",
-    reason = "the assumed scheme has no escaping; a field boundary could be shifted only by a "
-      .. "sender who knows the secret" },
+  { what = "canonical escaping",
+    choice = "in names and string values '\\', '|' and '=' are written '\\\\', '\\|' and '\\='; "
+      .. "a string that reads as a number or a boolean (\"100.5\", \"true\") gets a leading '\\'",
+    reason = "unescaped, a signed txnMsg holding '|uniqueTransactionId=X' re-splits into another "
+      .. "uniqueTransactionId under the same checksum (a new dedupe key: a second credit), and "
+      .. "\"1\" and 1 would sign alike. With the escapes the canonical string is injective: one set "
+      .. "of fields, one string (spec/webhook_canonical_spec.lua). A notification without these "
+      .. "characters or number-like strings reads exactly as the plain scheme" },
   { what = "checksum case", choice = "lowercase hex only; an uppercase checksum does not verify",
     reason = "one spelling per checksum keeps a signed notification byte-stable" },
   { what = "txnDate",
@@ -159,16 +164,43 @@ end
 -- The shortest decimal text that reads back as exactly `n` (the same reading money uses).
 local number_text = money.shortest
 
+-- `\`, `|` and `=` inside a name or a string value are written `\\`, `\|` and `\=`: no text
+-- inside a part can then read as a separator, so a signed note cannot be re-split into other
+-- fields (a txnMsg holding "|uniqueTransactionId=X" stays inside txnMsg).
+local function escape(s)
+  return (gsub(s, "[\\|=]", "\\%0"))
+end
+
+-- Every text a number or a boolean is written as (the shortest %.15g..%.17g, true, false)
+-- matches this; a string that does too gets a leading `\`, so "100.5" and 100.5, or "true"
+-- and true, never read the same. An escape is `\` then one of `\|=`: a string's marker is
+-- `\` then a digit, "-", "t" or "f", never mistaken for one.
+local function reads_as_scalar(s)
+  return s == "true" or s == "false" or match(s, "^%-?%d[%d%.]*[eE]?[%+%-]?%d*$") ~= nil
+end
+
+local huge = math.huge
+
 local function value_text(v)
   local tv = type(v)
-  if tv == "string" then return v end
-  if tv == "number" then return number_text(v) end
-  if tv == "boolean" then return v and "true" or "false" end
+  if tv == "string" then
+    return reads_as_scalar(v) and "\\" .. v or escape(v)
+  elseif tv == "number" then
+    -- JSON cannot carry NaN or infinity (parse refuses them): only a caller's table can
+    if v ~= v or v == huge or v == -huge then error("webhook.canonical: a number is not finite", 3) end
+    return number_text(v)
+  elseif tv == "boolean" then
+    return v and "true" or "false"
+  end
   return nil -- null, objects, arrays: not part of the canonical string
 end
 
 --- The canonical string the checksum is computed over (an assumption, see `M.assumptions`):
--- every top-level field but `checksum`, sorted by name, as `name=value` joined with `|`.
+-- every top-level field but `checksum`, sorted by name (byte order), as `name=value` joined
+-- with `|`. In names and string values `\`, `|` and `=` are escaped with `\`, and a string
+-- that reads as a number or a boolean ("100.5", "true") is marked with a leading `\`: so two
+-- different sets of fields never give the same string. Ordinary notifications (no such
+-- characters, no number-like strings) read exactly as plain `name=value|...`.
 -- @tparam table doc the decoded notification
 -- @treturn string
 function M.canonical(doc)
@@ -179,7 +211,7 @@ function M.canonical(doc)
   end
   sort(names, byte_less)
   local parts = {}
-  for i, k in ipairs(names) do parts[i] = k .. "=" .. value_text(doc[k]) end
+  for i, k in ipairs(names) do parts[i] = escape(k) .. "=" .. value_text(doc[k]) end
   return concat(parts, "|")
 end
 
