@@ -107,7 +107,7 @@ local VALUES = { "x", "", "|", "=", "\\", "\\\\", "a|b=c", "\\|", "\\=", "|uniqu
 local function lcg(seed)
   local state = seed
   return function(n)
-    state = (state * 1103515245 + 12345) % 2147483648
+    state = state * 16807 % 2147483647 -- exact in doubles (LuaJIT) and integers
     return state % n + 1
   end
 end

@@ -477,33 +477,132 @@ describe("webhook", function()
       assert.equal(604800, webhook.DEDUPE_TTL)
     end)
 
-    it("the memory store caps its size, evicting the oldest key and dropping expired ones", function()
+    it("the memory store caps its size: full of live keys it refuses a new one, never evicts", function()
       local t = 0
       local s = webhook.memory_store({ max_keys = 3, now = function() return t end })
       assert.is_true(s:add("a", 100))
       assert.is_true(s:add("b", 100))
       assert.is_true(s:add("c", 100))
       assert.is_false(s:add("b", 100))
-      assert.is_true(s:add("d", 100))
+      local r, why = s:add("d", 100)
+      assert.is_nil(r)
+      assert.matches("^full", why)
       assert.equal(3, s:count())
-      assert.is_false(s:has("a"))
-      assert.is_true(s:has("b") and s:has("c") and s:has("d"))
+      assert.is_true(s:has("a") and s:has("b") and s:has("c"))
+      assert.is_false(s:has("d"))
       s:delete("c")
       assert.equal(2, s:count())
       assert.is_true(s:add("e", 100))
       assert.is_true(s:has("b"))
-      t = 200
+      t = 200 -- every key past its ttl: room again
       assert.is_true(s:add("f", 100))
       assert.equal(1, s:count())
-      -- many keys through a small store: the count never exceeds the cap
-      local big = webhook.memory_store({ max_keys = 100, now = function() return t end })
-      for i = 1, 5000 do
-        assert.is_true(big:add("k" .. i, 50))
-        if i % 3 == 0 then big:delete("k" .. (i - 1)) end
-        if i % 1000 == 0 then t = t + 10 end
+    end)
+
+    -- Issue 11: with eviction, a replay of the oldest notification after max_keys others, still
+    -- inside parse's max_age, was handled again. Scaled down: 5 keys, the 2-day max_age.
+    it("a replay inside max_age after max_keys other notifications is not handled again", function()
+      local t = TXN_TIME + 60
+      local store = webhook.memory_store({ max_keys = 5, now = function() return t end })
+      local d = webhook.dedupe({ store = store, ttl = webhook.MAX_AGE + webhook.FUTURE_SKEW })
+      local handled = {}
+      local function handle(n)
+        handled[n.uniqueTransactionId] = (handled[n.uniqueTransactionId] or 0) + 1
+        return true
       end
-      assert.is_true(big:count() <= 100)
-      assert.is_true(big:has("k5000"))
+      assert.is_true(d:once(parsed({ uniqueTransactionId = "UTX-FIRST" }), handle))
+      for i = 1, 4 do assert.is_true(d:once(parsed({ uniqueTransactionId = "UTX-" .. i }), handle)) end
+      -- a sixth transaction finds the store full of live keys: refused, retryable, not handled
+      local r, err = d:once(parsed({ uniqueTransactionId = "UTX-SIXTH" }), handle)
+      assert.is_nil(r)
+      assert.equal("transport", err.kind)
+      assert.is_true(err.retryable)
+      assert.matches("full", err.message)
+      assert.is_nil(handled["UTX-SIXTH"])
+      -- the replay of the first, a day later (inside max_age): still a duplicate
+      t = t + 86400
+      local first = assert(webhook.parse(body_of(base_doc({ uniqueTransactionId = "UTX-FIRST" })), nil,
+        opts({ now = function() return t end })))
+      assert.same({ nil, "duplicate" }, { d:once(first, handle) })
+      assert.equal(1, handled["UTX-FIRST"])
+      -- once the keys are past their ttl, Enkash's redelivery of the sixth goes through
+      t = TXN_TIME + 60 + webhook.MAX_AGE + webhook.FUTURE_SKEW
+      assert.is_true(d:once(parsed({ uniqueTransactionId = "UTX-SIXTH" }), handle))
+      assert.equal(1, handled["UTX-SIXTH"])
+      -- and a replay of the first now is stale for parse: refused before dedupe is asked
+      local stale, serr = webhook.parse(body_of(base_doc({ uniqueTransactionId = "UTX-FIRST" })), nil,
+        opts({ now = function() return t end }))
+      assert.is_nil(stale)
+      assert.equal("txnDate", serr.field)
+    end)
+
+    it("finds expired keys behind live ones (mixed ttls) before it refuses", function()
+      local t = 0
+      local s = webhook.memory_store({ max_keys = 3, now = function() return t end })
+      assert.is_true(s:add("long", 100))
+      assert.is_true(s:add("short1", 5))
+      assert.is_true(s:add("short2", 5))
+      assert.is_nil((s:add("x", 5)))  -- full, nothing expired: refused (and a sweep recorded)
+      t = 5                           -- the two short keys expired, behind the live "long"
+      assert.is_true(s:add("x", 1))
+      assert.is_true(s:add("y", 100))
+      assert.is_nil((s:add("z", 100)))
+      t = 6                           -- "x" (ttl 1, added after the last sweep) expired
+      assert.is_true(s:add("z", 100))
+      assert.is_true(s:has("long") and s:has("y") and s:has("z"))
+    end)
+
+    -- Against a model that states the rule: a key is live while now < its expiry; add refuses
+    -- (nil) exactly when the key is not live and the live keys fill the store.
+    it("walks random adds, deletes and clock steps: the store never forgets a live key", function()
+      local state = 42
+      local function pick(n)
+        state = state * 16807 % 2147483647 -- exact in doubles (LuaJIT) and integers
+        return state % n + 1
+      end
+      local MAX, t = 8, 0
+      local store = webhook.memory_store({ max_keys = MAX, now = function() return t end })
+      local model = {}
+      local function live_count()
+        local n = 0
+        for _, e in pairs(model) do if e > t then n = n + 1 end end
+        return n
+      end
+      local TTLS, STEPS = { 1, 5, 10, 50 }, { 0, 0, 1, 3, 7 }
+      local steps, refusals = 20000, 0
+      for i = 1, steps do
+        local key, op = "k" .. pick(20), pick(10)
+        if op <= 6 then
+          local ttl = TTLS[pick(#TTLS)]
+          local want
+          if model[key] and model[key] > t then
+            want = false
+          elseif live_count() >= MAX then
+            want = nil
+          else
+            want = true
+            model[key] = t + ttl
+          end
+          local got = store:add(key, ttl)
+          if got ~= want then error(("step %d: add(%s) gave %s, the model %s"):format(i, key, tostring(got),
+            tostring(want))) end
+          if want == nil then refusals = refusals + 1 end
+        elseif op <= 7 then
+          store:delete(key)
+          model[key] = nil
+        else
+          t = t + STEPS[pick(#STEPS)]
+        end
+        for k = 1, 20 do
+          local name = "k" .. k
+          if store:has(name) ~= (model[name] ~= nil and model[name] > t) then
+            error(("step %d: has(%s) disagrees with the model"):format(i, name))
+          end
+        end
+        assert(store:count() <= MAX, "over the cap")
+      end
+      assert.is_true(refusals > 100, "the walk must fill the store: " .. refusals .. " refusals")
+      print(("  dedupe walk: %d steps, %d refusals"):format(steps, refusals))
     end)
 
     it("takes any store with the add/delete contract, and a custom key", function()

@@ -4,7 +4,9 @@
 --
 -- The store contract (so nginx code can plug in a `lua_shared_dict` behind a small wrapper):
 --   store:add(key, ttl) -> true when the key was newly added, false when it is already there
---                          (and not expired); the key expires after ttl seconds
+--                          (and not expired); the key expires after ttl seconds; nil, why
+--                          when it cannot remember the key (full of live keys, or broken):
+--                          `d:once` then returns nil, err (retryable) without calling fn
 --   store:delete(key)   -> releases the key
 --   store:has(key)      -> boolean (optional; only `d:seen` needs it)
 -- A wrapper over ngx.shared.DICT: add = `dict:add(key, true, ttl)` mapped to true / false
@@ -16,8 +18,8 @@
 local core = require "enkash.core"
 local errors = require "enkash.errors"
 
-local type, pcall, select, setmetatable, tostring, error, floor =
-  type, pcall, select, setmetatable, tostring, error, math.floor
+local type, pairs, pcall, select, setmetatable, tostring, error, floor, huge =
+  type, pairs, pcall, select, setmetatable, tostring, error, math.floor, math.huge
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local M = {}
@@ -33,15 +35,21 @@ M.DEFAULT_MAX_KEYS = 100000
 
 -- ---------------------------------------------------------------------------------------
 -- The in-memory store: key -> expiry, plus an insertion-ordered queue used to drop expired
--- keys as it goes and, when the store is full, to evict the oldest key.
+-- keys as it goes. When it is full of keys still inside their ttl it refuses a new key rather
+-- than forget a live one: a forgotten key lets a replay inside parse's max_age be handled
+-- again (a second credit), while a refused delivery is answered with a 5xx and Enkash delivers
+-- it again later, when keys have expired. Sizing the store from max_age instead would need a
+-- bound on Enkash's delivery rate, which nobody states; memory must stay bounded regardless.
 
 local Store = {}
 Store.__index = Store
 
 --- Create the in-memory store (per process: in nginx each worker has its own; use a
 -- lua_shared_dict wrapper to share keys between workers).
--- When full, the oldest key is evicted: a redelivery of that notification would then be
--- processed again, which beats refusing new notifications.
+-- Full of keys still inside their ttl, it refuses a new key (`add` returns nil, "full ...")
+-- instead of evicting a live one, which would let a replay be processed again. Size
+-- `max_keys` for the most notifications a ttl can see; with parse's staleness check on, a
+-- ttl of `max_age + webhook.FUTURE_SKEW` is all a key needs.
 -- @tparam[opt] table opts `max_keys` (default 100000), `now` (a clock in seconds; default
 --   `core.monotime`)
 -- @treturn table store
@@ -49,7 +57,7 @@ function M.memory_store(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("webhook.memory_store: opts must be a table", 2) end
   local max = opts.max_keys or M.DEFAULT_MAX_KEYS
-  if type(max) ~= "number" or max < 1 or floor(max) ~= max then
+  if type(max) ~= "number" or max < 1 or max == huge or floor(max) ~= max then
     error("webhook.memory_store: max_keys must be a positive integer", 2)
   end
   if opts.now ~= nil and type(opts.now) ~= "function" then
@@ -59,6 +67,7 @@ function M.memory_store(opts)
     max = max, now = opts.now or core.monotime,
     expiry = {}, seq_of = {}, -- key -> expiry time, key -> sequence number of its queue entry
     qkey = {}, qseq = {}, head = 1, tail = 0, seq = 0, n = 0,
+    next_sweep = -huge, -- no live key expires before this time (see sweep)
   }, Store)
 end
 
@@ -72,41 +81,63 @@ local function compact(self)
 end
 
 -- Drop queue entries from the head: stale ones (key deleted or re-added) and expired keys.
--- With `evict`, also the first live key (the oldest), then stop.
-local function trim(self, now, evict)
+local function trim(self, now)
   while self.head <= self.tail do
     local h = self.head
     local key = self.qkey[h]
     local live = self.seq_of[key] == self.qseq[h]
-    if live and not evict and self.expiry[key] > now then break end
+    if live and self.expiry[key] > now then break end
     self.qkey[h], self.qseq[h] = nil, nil
     self.head = h + 1
     if live then
       self.expiry[key], self.seq_of[key] = nil, nil
       self.n = self.n - 1
-      if evict then break end
     end
   end
   if self.head > 1024 and self.head * 2 > self.tail then compact(self) end
 end
 
+-- Drop every expired key, wherever it sits: keys added with different ttls expire out of
+-- insertion order, so `trim` can leave expired keys behind a live one. It walks every key, so
+-- it runs only when the store is full, and again only once the soonest live key it saw has
+-- expired (`next_sweep`): a flood of refused adds does not walk the store each time.
+local function sweep(self, now)
+  if now < self.next_sweep then return end
+  local soonest = huge
+  for key, e in pairs(self.expiry) do
+    if e <= now then
+      self.expiry[key], self.seq_of[key] = nil, nil -- its queue entry is now stale
+      self.n = self.n - 1
+    elseif e < soonest then
+      soonest = e
+    end
+  end
+  self.next_sweep = soonest
+end
+
 --- Add `key` for `ttl` seconds.
 -- @tparam string key
 -- @tparam number ttl seconds
--- @treturn boolean true when newly added, false when already present and not expired
+-- @treturn boolean|nil true when newly added, false when already present and not expired,
+--   nil when the store is full of keys still inside their ttl (no live key is ever evicted)
+-- @treturn[opt] string why, with nil
 function Store:add(key, ttl)
   if type(key) ~= "string" then error("store:add: key must be a string", 2) end
-  if not positive(ttl) then error("store:add: ttl must be a positive number", 2) end
+  if not positive(ttl) or ttl == huge then error("store:add: ttl must be a positive number", 2) end
   local now = self.now()
   trim(self, now)
   local e = self.expiry[key]
   if e and e > now then return false end
   if not e then
-    if self.n >= self.max then trim(self, now, true) end
+    if self.n >= self.max then sweep(self, now) end
+    if self.n >= self.max then
+      return nil, "full: " .. self.max .. " keys, none past its ttl; deliver again later"
+    end
     self.n = self.n + 1
   end
   self.seq = self.seq + 1
   self.expiry[key], self.seq_of[key] = now + ttl, self.seq
+  if now + ttl < self.next_sweep then self.next_sweep = now + ttl end
   self.tail = self.tail + 1
   self.qkey[self.tail], self.qseq[self.tail] = key, self.seq
   return true
@@ -160,7 +191,7 @@ function M.new(opts)
     error("webhook.dedupe: store must have add(key, ttl) and delete(key) methods", 2)
   end
   local ttl = opts.ttl or M.DEFAULT_TTL
-  if not positive(ttl) then error("webhook.dedupe: ttl must be a positive number", 2) end
+  if not positive(ttl) or ttl == huge then error("webhook.dedupe: ttl must be a positive number", 2) end
   if opts.key ~= nil and type(opts.key) ~= "function" then
     error("webhook.dedupe: key must be a function", 2)
   end
@@ -180,7 +211,9 @@ end
 -- only if Enkash redelivers notifications that are not acknowledged.
 -- @tparam table notification from `webhook.parse`
 -- @tparam function fn the handler
--- @return fn's results, or nil, "duplicate"; or nil, err (kind "transport") if the store failed
+-- @return fn's results, or nil, "duplicate"; or nil, err (kind "transport", retryable) when the
+--   store cannot remember the key (full of live keys, or broken): fn is not called; answer with
+--   a 5xx so that Enkash delivers the notification again later
 function Dedupe:once(notification, fn)
   if type(notification) ~= "table" then error("dedupe:once: notification must be a table", 2) end
   if type(fn) ~= "function" then error("dedupe:once: fn must be a function", 2) end
@@ -191,7 +224,7 @@ function Dedupe:once(notification, fn)
   local added, why = self.store:add(key, self.ttl)
   if added == false then return nil, "duplicate" end
   if added ~= true then
-    return nil, errors.new("transport", "dedupe store failed: " .. tostring(why))
+    return nil, errors.new("transport", "dedupe store failed: " .. tostring(why), { retryable = true })
   end
   local res = pack(pcall(fn, notification))
   if not res[1] then
