@@ -6,7 +6,7 @@ local cjson = require "cjson.safe"
 local json = require "enkash.json"
 local redact = require "enkash.redact"
 
-local setmetatable = setmetatable
+local setmetatable, pairs = setmetatable, pairs
 
 local M = {}
 local T = {}
@@ -27,6 +27,36 @@ end
 function M.new(cfg, print_line)
   local inner = require("enkash.transport.sandbox").new(cfg)
   return setmetatable({ inner = inner, print = print_line, name = "dry-run", count = 0 }, T)
+end
+
+-- ENKASH_* variables a dry run reads: only what changes how requests are checked. Hosts and
+-- credentials never: a dry run sends nothing, so needs neither, the in-process sandbox would
+-- refuse real credentials (the run failed at its token call), and what is never read is never
+-- printed.
+local FROM_ENV = { ENKASH_STRICT = true }
+
+local function dry_getenv(name)
+  if FROM_ENV[name] then return os.getenv(name) end
+  return nil
+end
+
+--- A client for a dry run: the in-process sandbox's own credentials and host, and this
+-- transport in front of it. Works the same with or without ENKASH_* credentials (or a
+-- host, or ENKASH_ENV) in the environment, which it does not read.
+-- @tparam function print_line receives each masked request line
+-- @tparam[opt] table opts `sandbox_opts` (the sandbox's timings; its clock is virtual here)
+-- @treturn table|nil client
+-- @treturn function|string stop (nothing to stop), or the error
+function M.client(print_line, opts)
+  local sandbox_opts = {}
+  for k, v in pairs(opts and opts.sandbox_opts or {}) do sandbox_opts[k] = v end
+  local client, err = require("enkash").new{
+    env = "sandbox", base_url = "http://dry-run.invalid", transport = "sandbox",
+    sandbox_opts = sandbox_opts, getenv = dry_getenv,
+  }
+  if not client then return nil, tostring(err) end
+  client.transport = M.new({ sandbox = client.transport.sandbox }, print_line)
+  return client, function() end
 end
 
 --- Print the request (masked) and answer it from the in-process sandbox.
