@@ -8,7 +8,8 @@
 --                                                  secret = client_secret })
 --    if not n then return 400 end           -- err.kind: validation | crypto | auth
 --    local d = webhook.dedupe()             -- create once per process, not per request
---    d:once(n, function(n) credit(n.uniqueTransactionId, n.amount_paise) return true end)
+--    local done, why = d:once(n, function(n) credit(n.uniqueTransactionId, n.amount_paise) return true end)
+--    if not done and why ~= "duplicate" then return 500 end -- not handled, or the store is full
 --    return webhook.ACK_STATUS, webhook.ack_body()
 --
 -- Works under Lua 5.4 and LuaJIT (inside nginx too): no blocking call, no 5.4-only syntax.
