@@ -17,6 +17,7 @@ static const enkash_part parts[] = {
   enkash_open_token,
   enkash_open_journal,
   enkash_open_json,
+  enkash_open_url,
 };
 
 void enkash_open_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods,

@@ -5,6 +5,7 @@
 -- @module enkash.sandbox.options
 
 local dialect = require "enkash.sandbox.dialect"
+local url_policy = require "enkash.url_policy"
 
 local type, pairs, tostring, floor = type, pairs, tostring, math.floor
 local match = string.match
@@ -58,9 +59,11 @@ M.config = {
   settlement_step = step,
   tnc_accept_delay = step, -- seconds after creation until a wallet's T&C counts as accepted
   vkyc_step = step,
+  -- enkash.url_policy, on libcurl's parse: the notification is signed with a secret, so the
+  -- rules of base_url hold (no user:password, printable ASCII, plain http only to loopback).
   webhook_url = function(v)
-    return v == false or v == "" or (type(v) == "string" and match(v, "^https?://[^/%s]+") ~= nil),
-      "an http(s) URL, or false for none"
+    return v == false or v == "" or url_policy.check(v) ~= nil,
+      "an http(s) URL without user or password (plain http only to loopback), or false for none"
   end,
   webhook_secret = function(v) return type(v) == "string" and v ~= "", "a non-empty string" end,
   dialect = dialect.check, -- the response shapes (enkash.sandbox.dialect); kept resolved in opts
