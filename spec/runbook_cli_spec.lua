@@ -117,6 +117,49 @@ describe("enkash run", function()
     end)
   end)
 
+  -- Issue 11: with real ENKASH_* credentials in the environment the dry run failed (the client
+  -- took them, and the in-process sandbox refused them at the token call; without ENKASH_ENV it
+  -- was refused outright). A dry run reads no host and no credential: the same run must pass,
+  -- send nothing and print none of them, whatever ENKASH_ENV says, in every output mode.
+  describe("--dry-run with real credentials in the environment", function()
+    local REAL = { ENKASH_CLIENT_SECRET = "real-client-secret-4f1c9e", ENKASH_PASSWORD = "Real@Pass-7731",
+                   ENKASH_USERNAME = "9811122233", ENKASH_PARTNER_ID = "CRMREAL0001",
+                   ENKASH_CLIENT_ID = "CEKREAL0001", ENKASH_CARD_ACCOUNT_ID = "CACREAL00042" }
+    local MODES = {
+      { name = "human", args = { "run", RUNBOOK, "--input", INPUT, "--dry-run" }, code = 0 },
+      { name = "--json", args = { "run", RUNBOOK, "--input", INPUT, "--dry-run", "--json" }, code = 0 },
+      -- examples/users.csv holds one bad row by design: exit 1, and its bulk line
+      { name = "--csv", args = { "run", "examples/bulk_wallets.lua", "--csv", "examples/users.csv", "--dry-run" },
+        code = 1, expect = "bulk: 3 rows, 2 ok, 1 failed" },
+    }
+
+    it("passes, sends nothing and prints none of them, under every ENKASH_ENV and output mode", function()
+      local cases = 0
+      for _, env_name in ipairs({ false, "sandbox", "uat", "production" }) do
+        for _, mode in ipairs(MODES) do
+          local e = { ENKASH_BASE_URL = srv.url } -- a host: it must not be used either
+          for k, v in pairs(REAL) do e[k] = v end
+          if env_name then e.ENKASH_ENV = env_name end
+          local what = mode.name .. ", ENKASH_ENV=" .. tostring(env_name)
+          local r = cli.run(mode.args, e)
+          assert.equals(mode.code, r.code, what .. "\n" .. r.out .. r.err)
+          if mode.expect then assert.matches(mode.expect, r.out, 1, true) end
+          assert.matches("would send POST /oauth/token", r.out, 1, true)
+          for k, v in pairs(REAL) do
+            assert.is_nil(r.out:find(v, 1, true), what .. ": stdout shows " .. k)
+            assert.is_nil(r.err:find(v, 1, true), what .. ": stderr shows " .. k)
+          end
+          for _, v in ipairs(NEVER_SHOWN) do
+            assert.is_nil((r.out .. r.err):find(v, 1, true), what .. ": shows " .. v)
+          end
+          cases = cases + 1
+        end
+      end
+      assert.same({ token_requests = 0, api_requests = 0, log_entries = 0, wallets = 0, devices = 0 }, traffic())
+      print(("  dry run with credentials: %d cases"):format(cases))
+    end)
+  end)
+
   describe("--json", function()
     it("prints one JSON object per line: start and step events for every step, then end; exit 0", function()
       local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--json", "--run-id", "json-ok", "--runs-dir", dir }, env)
