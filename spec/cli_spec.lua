@@ -100,4 +100,22 @@ describe("enkash call, encrypt, decrypt", function()
     assert.is_falsy(ok3)
     assert.matches("unknown endpoint", out3)
   end)
+
+  -- A dry run needs no host and reads no credentials: real ones in the environment (with or
+  -- without ENKASH_ENV) neither stop it nor show in its output.
+  for _, with_env in ipairs({ "", "ENKASH_ENV=uat ", "ENKASH_ENV=production " }) do
+    it("dry-runs a call with real credentials in the environment " .. (with_env ~= "" and with_env or "and no env"),
+      function()
+        local real = "ENKASH_PARTNER_ID=CRREAL0001 ENKASH_CLIENT_ID=CEKREAL001 ENKASH_CLIENT_SECRET=real-secret-3c1f "
+          .. "ENKASH_USERNAME=9000000001 ENKASH_PASSWORD=RealPass-77 ENKASH_BASE_URL=https://pay.example "
+        local ok, out = run(with_env .. real .. "lua5.4 bin/enkash call wallet.balance --dry-run"
+          .. " --json '{\"enKashCardId\":\"EKC1\"}'")
+        assert.matches("would send POST /api/v0/partner/enKashCard/card%-balance", out)
+        assert.matches("Wallet not found", out) -- answered by the in-process sandbox
+        assert.is_falsy(ok) -- the sandbox has no such wallet: a failure, not a refused run
+        for _, secret in ipairs({ "real-secret-3c1f", "RealPass-77", "9000000001", "CRREAL0001", "pay.example" }) do
+          assert.is_nil(out:find(secret, 1, true), secret)
+        end
+      end)
+  end
 end)

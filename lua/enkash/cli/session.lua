@@ -22,17 +22,13 @@ end
 -- @treturn table|nil client
 -- @treturn function|string stop (call when done), or the error
 function M.open(o, say)
+  -- A dry run sends nothing and needs no host: it reads no ENKASH_* host or credential, so
+  -- real ones in the environment neither stop it nor reach its output (dry_run.client).
+  if o["dry-run"] then
+    return require("enkash.transport.dry_run").client(say, { sandbox_opts = M.sandbox_opts })
+  end
   local env = o.env or os.getenv("ENKASH_ENV") or (not has_credentials() and "sandbox" or nil)
   if not env then return nil, "credentials are set but no --env (or ENKASH_ENV) is given" end
-  if o["dry-run"] then
-    local opts = {}
-    for k, v in pairs(M.sandbox_opts) do opts[k] = v end
-    local client, err = enkash.new{ env = "sandbox", base_url = "http://dry-run.invalid",
-                                    transport = "sandbox", sandbox_opts = opts }
-    if not client then return nil, tostring(err) end
-    client.transport = require("enkash.transport.dry_run").new({ sandbox = client.transport.sandbox }, say)
-    return client, function() end
-  end
   if env == "sandbox" and not os.getenv("ENKASH_BASE_URL") then
     local srv, err = require("enkash.sandbox.nginx").start{ sandbox_opts = M.sandbox_opts }
     if not srv then return nil, "cannot start the sandbox: " .. tostring(err) end
