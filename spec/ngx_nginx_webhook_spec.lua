@@ -14,6 +14,7 @@ local CLIENT_SECRET = fixtures.creds.client_secret
 local HTTP_CONF = [[
   lua_shared_dict enkash_webhooks 1m;
   lua_shared_dict spec 1m;
+  lua_shared_dict tiny 12k;
   init_by_lua_block {
     local enkash_ngx = require "enkash.ngx"
     enkash_ngx.handlers.webhook = enkash_ngx.webhook_handler{
@@ -35,6 +36,22 @@ local SERVER_CONF = [[
   location = /webhook {
     client_body_buffer_size 1k; # larger notifications go through nginx's temp file
     content_by_lua_block { require("enkash.ngx").handlers.webhook() }
+  }
+  location = /full {
+    content_by_lua_block {
+      -- fill a tiny dict through dict_store until it refuses; then count what survived
+      local store = require("enkash.ngx").dict_store("tiny")
+      local added, refused, why = 0, 0, nil
+      for i = 1, 5000 do
+        local ok, err = store:add("key" .. i, 3600)
+        if ok then added = added + 1 else refused, why = refused + 1, err break end
+      end
+      local kept = 0
+      for i = 1, added do
+        if store:has("key" .. i) then kept = kept + 1 end
+      end
+      ngx.print(require("cjson").encode({ added = added, refused = refused, why = why, kept = kept }))
+    }
   }
   location = /calls {
     content_by_lua_block { ngx.print(ngx.shared.spec:get("calls:" .. ngx.var.arg_id) or 0) }
@@ -174,6 +191,14 @@ describe("enkash.ngx.webhook_handler", function()
     assert.is_true(#body > 4096)
     acked(post(body))
     assert.equal(1, calls(n.uniqueTransactionId))
+  end)
+
+  it("a full dedupe dict refuses a new key instead of evicting a live one", function()
+    local r = cjson.decode(app.request(srv.url .. "/full").body)
+    assert.is_true(r.added > 10)
+    assert.equal(1, r.refused)
+    assert.equal("full", r.why)
+    assert.equal(r.added, r.kept) -- every key it took is still remembered
   end)
 
   it("answers 405 to anything but POST", function()

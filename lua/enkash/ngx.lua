@@ -104,8 +104,10 @@ local function shared_dict(dict, who)
 end
 
 --- A webhook dedupe store over a lua_shared_dict (the store contract of
--- `enkash.webhook.dedupe`): shared by every worker. When the dict is full, nginx evicts the
--- least recently used keys (logged), as the in-memory store evicts its oldest.
+-- `enkash.webhook.dedupe`): shared by every worker. When the dict is full it refuses the new
+-- key (`safe_add`: "no memory") rather than let nginx evict a live one, which would let a
+-- replay inside max_age be handled twice; dedupe then answers a retryable error and Enkash
+-- delivers again later, as with the in-memory store.
 -- @tparam string|table dict a lua_shared_dict name, or ngx.shared.NAME
 -- @tparam[opt] string prefix key prefix (default "enkash:webhook:")
 -- @treturn table store with add(key, ttl), delete(key), has(key)
@@ -114,10 +116,13 @@ function M.dict_store(dict, prefix)
   prefix = prefix or "enkash:webhook:"
   local store = {}
   function store.add(_, key, ttl)
-    local ok, err, forcible = dict:add(prefix .. key, true, ttl)
-    if forcible then ngx.log(ngx.WARN, "enkash: webhook dedupe dict is full; nginx evicted old keys") end
+    local ok, err = dict:safe_add(prefix .. key, true, ttl)
     if ok then return true end
     if err == "exists" then return false end
+    if err == "no memory" then
+      ngx.log(ngx.WARN, "enkash: webhook dedupe dict is full of live keys; refusing a new one")
+      return nil, "full"
+    end
     return nil, err
   end
   function store.delete(_, key)

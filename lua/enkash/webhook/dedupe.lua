@@ -9,8 +9,9 @@
 --                          `d:once` then returns nil, err (retryable) without calling fn
 --   store:delete(key)   -> releases the key
 --   store:has(key)      -> boolean (optional; only `d:seen` needs it)
--- A wrapper over ngx.shared.DICT: add = `dict:add(key, true, ttl)` mapped to true / false
--- ("exists"), delete = `dict:delete(key)`, has = `dict:get(key) ~= nil`.
+-- A wrapper over ngx.shared.DICT (enkash.ngx.dict_store): add = `dict:safe_add(key, true,
+-- ttl)` mapped to true / false ("exists") / nil, "full" ("no memory": never an eviction),
+-- delete = `dict:delete(key)`, has = `dict:get(key) ~= nil`.
 --
 -- Works under Lua 5.4 and LuaJIT.
 -- @module enkash.webhook.dedupe
