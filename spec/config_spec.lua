@@ -91,6 +91,44 @@ describe("config", function()
     end
   end)
 
+  it("takes each bound and refuses one past it", function()
+    local L = config.limits
+    for _, case in ipairs({
+      { "timeout", L.seconds, L.seconds + 0.001 }, { "deadline", L.seconds, L.seconds * 2 },
+      { "retry_cap", 0, -0.001 }, { "retries", L.retries, L.retries + 1 },
+      { "max_sends", L.max_sends, L.max_sends + 1 }, { "max_sends", 1, 0 },
+      { "max_response_bytes", L.max_response_bytes, L.max_response_bytes + 1 },
+      { "max_response_bytes", 1, 0.5 }, { "token_refresh_fraction", 0.99, 1 },
+      { "user_agent", string.rep("u", L.text), string.rep("u", L.text + 1) },
+      { "client_secret", "\0\r\n", "" },
+    }) do
+      local key, good, over = case[1], case[2], case[3]
+      assert.truthy(config.resolve{ env = "sandbox", [key] = good, getenv = env_of({}) }, key .. " at its bound")
+      local cfg, err = config.resolve{ env = "sandbox", [key] = over, getenv = env_of({}) }
+      assert.is_nil(cfg, key .. " past its bound")
+      assert.equals(key, err.field)
+    end
+  end)
+
+  it("refuses an ENKASH_* number that does not read as one, naming the variable", function()
+    local _, err = config.resolve{ getenv = env_of({ ENKASH_TIMEOUT = "abc" }) }
+    assert.equals("timeout", err.field)
+    assert.matches("ENKASH_TIMEOUT", err.message)
+    assert.equals(16, assert(config.resolve{ getenv = env_of({ ENKASH_CONNECT_TIMEOUT = "0x10" }) }).connect_timeout)
+  end)
+
+  it("checks per-call options into a fresh copy", function()
+    local given = { timeout = 2, retries = 0, deadline = 1.5, lookup_first = true }
+    local o = assert(config.call_options(given))
+    assert.are_not.equal(given, o)
+    assert.same(given, o)
+    assert.same({}, assert(config.call_options(nil)))
+    local _, err = config.call_options({ retries = -1 })
+    assert.equals("retries", err.field)
+    _, err = config.call_options("x")
+    assert.equals("opts", err.field)
+  end)
+
   it("reads strict from ENKASH_STRICT, and refuses anything but true or false", function()
     assert.is_true(assert(config.resolve{ getenv = env_of({ ENKASH_STRICT = "true" }) }).strict)
     assert.is_false(assert(config.resolve{ getenv = env_of({}) }).strict)
