@@ -346,28 +346,32 @@ end
 local known_opts = { secret = true, secrets = true, verifier = true, max_age = true, now = true,
                      max_bytes = true }
 
+-- The options, or nil and the validation error naming the bad one: parse never raises,
+-- whatever it is given (a receiver passes what arrives).
 local function check_opts(opts)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then error("webhook.parse: opts must be a table", 3) end
+  if type(opts) ~= "table" then return fail("validation", "opts must be a table", "opts") end
   for k in pairs(opts) do
-    if not known_opts[k] then error("webhook.parse: unknown option " .. tostring(k), 3) end
+    if not known_opts[k] then
+      return fail("validation", "opts has an unknown option " .. tostring(k), "opts")
+    end
   end
   if opts.secret ~= nil and (type(opts.secret) ~= "string" or opts.secret == "") then
-    error("webhook.parse: opts.secret must be a non-empty string", 3)
+    return fail("validation", "opts.secret must be a non-empty string", "secret")
   end
   if opts.verifier ~= nil and type(opts.verifier) ~= "function" then
-    error("webhook.parse: opts.verifier must be a function", 3)
+    return fail("validation", "opts.verifier must be a function", "verifier")
   end
   local ma = opts.max_age
   if ma ~= nil and ma ~= false and (type(ma) ~= "number" or ma < 0 or ma ~= ma) then
-    error("webhook.parse: opts.max_age must be seconds >= 0 or false", 3)
+    return fail("validation", "opts.max_age must be seconds >= 0 or false", "max_age")
   end
   if opts.now ~= nil and type(opts.now) ~= "function" then
-    error("webhook.parse: opts.now must be a function", 3)
+    return fail("validation", "opts.now must be a function", "now")
   end
   local mb = opts.max_bytes
-  if mb ~= nil and (type(mb) ~= "number" or mb < 1) then
-    error("webhook.parse: opts.max_bytes must be a positive number", 3)
+  if mb ~= nil and (type(mb) ~= "number" or mb ~= mb or mb < 1) then
+    return fail("validation", "opts.max_bytes must be a positive number", "max_bytes")
   end
   return opts
 end
@@ -474,17 +478,21 @@ end
 -- @treturn table|nil notification
 -- @treturn[opt] table err kind "validation" (err.field names the field), "crypto" or "auth"
 function M.parse(raw_body, headers, opts)
-  opts = check_opts(opts)
+  local opts_err
+  opts, opts_err = check_opts(opts)
+  if not opts then return nil, opts_err end
   if raw_body ~= nil and type(raw_body) ~= "string" then
-    error("webhook.parse: raw_body must be a string", 2)
+    return fail("validation", "raw_body must be a string", "raw_body")
   end
   if headers ~= nil and type(headers) ~= "table" then
-    error("webhook.parse: headers must be a table or nil", 2)
+    return fail("validation", "headers must be a table or nil", "headers")
   end
   local verifier = opts.verifier
   if not verifier and opts.secrets ~= nil then
     local ok, v = pcall(M.hmac_verifier, opts.secrets)
-    if not ok then error("webhook.parse: opts.secrets must be a secret or a non-empty list of them", 2) end
+    if not ok then
+      return fail("validation", "opts.secrets must be a secret or a non-empty list of them", "secrets")
+    end
     verifier = v
   end
   verifier = verifier or M.default_verifier
@@ -522,8 +530,10 @@ function M.parse(raw_body, headers, opts)
   if verified ~= true then return fail("auth", "checksum mismatch", "checksum") end
 
   if opts.max_age ~= false then
-    local now = (opts.now or os_time)()
-    if type(now) ~= "number" then error("webhook.parse: opts.now must return epoch seconds", 2) end
+    local ok_now, now = pcall(opts.now or os_time)
+    if not ok_now or type(now) ~= "number" or now ~= now then
+      return fail("validation", "opts.now must return epoch seconds", "now")
+    end
     local max_age = opts.max_age or M.MAX_AGE
     if n.txn_time < now - max_age then
       return fail("validation", "txnDate is older than max_age (" .. number_text(max_age) .. " s)",
