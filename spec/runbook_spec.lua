@@ -109,6 +109,23 @@ describe("runbook", function()
     assert.is_nil(s.steps[2])
   end)
 
+  it("answers a step's bad params or opts on a money call with a validation error, journaling nothing", function()
+    local client = sandbox_client()
+    local dir = tmpdir()
+    for _, bad in ipairs({ { "nope", nil }, { 5, nil }, { {}, "x" }, { {}, 5 }, { {}, true } }) do
+      local got
+      local rb = runbook.new("bad args")
+      rb:step("top up", function(ctx)
+        local p, err = ctx:call("wallet.top_up", bad[1], bad[2])
+        got = err
+        return p, err
+      end)
+      local s = runbook.run(rb, { client = client, store = store.file(dir) })
+      assert.is_false(s.ok)
+      assert.equals("validation", got.kind)
+    end
+  end)
+
   it("rejects duplicate step names", function()
     local rb = runbook.new("dup")
     rb:step("a", function() return {} end)

@@ -78,6 +78,14 @@ function Ctx:call(name, params, opts)
   if not row then error("unknown endpoint " .. tostring(name), 2) end
   params = params or {}
   if not row.money then return self.client:call(name, params, opts) end
+  -- Copied below, so checked first: a step's bad argument is a validation error, not a raise.
+  if type(params) ~= "table" then
+    return nil, errors.new("validation", "parameters must be a table",
+      { field = "parameters", endpoint = name })
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    return nil, errors.new("validation", "opts must be a table", { field = "opts", endpoint = name })
+  end
   self.money_n = self.money_n + 1
   local key = self.step .. "#" .. self.money_n
   local known = self.run.money[key]
