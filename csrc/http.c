@@ -82,6 +82,13 @@ static int l_request(lua_State *L) {
   lua_getfield(L, 2, "headers");
   enkash_xfer_headers(L, &h->x, lua_gettop(L), 2);
 
+  if (!enkash_xfer_check_request(&h->x, &h->opts, &r)) { /* nothing is sent */
+    enkash_xfer_free_request(&h->x);
+    lua_pushnil(L);
+    enkash_push_failure(L, NULL, &h->x, CURLE_OK);
+    enkash_xfer_recycle(&h->x);
+    return 3;
+  }
   /* The handle-wide options once; URL, timeouts, headers and method on every request. */
   rc = h->configured ? CURLE_OK : enkash_xfer_setup_static(h->curl, &h->opts, &h->x);
   h->configured = rc == CURLE_OK;
@@ -96,7 +103,7 @@ static int l_request(lua_State *L) {
   enkash_xfer_free_request(&h->x); /* scrub Authorization now, not at the next request */
   if (rc != CURLE_OK) {
     lua_pushnil(L);
-    enkash_push_failure(L, &h->x, rc);
+    enkash_push_failure(L, h->curl, &h->x, rc);
     enkash_xfer_recycle(&h->x);
     return 3;
   }

@@ -124,6 +124,19 @@ static long opt_timeout_ms(lua_State *L, int t, int arg, const char *name, long 
   return (long)ceil(s * 1000.0);
 }
 
+/* An integer option in lo..hi, or def when absent. */
+static size_t opt_size(lua_State *L, int t, int arg, const char *name, size_t def, double lo,
+                       double hi) {
+  lua_Number n;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) return def;
+  n = lua_tonumber(L, -1);
+  if (lua_type(L, -1) != LUA_TNUMBER || !(n >= lo && n <= hi) || n != floor(n)) /* and NaN */
+    luaL_argerror(L, arg, lua_pushfstring(L, "field '%s' must be an integer in %d..%d", name,
+                                          (int)lo, (int)hi));
+  return (size_t)n;
+}
+
 void enkash_http_opts_read(lua_State *L, int t, int arg, enkash_http_opts *o) {
   o->ca_file = opt_cstring_copy(L, t, arg, "ca_file", NULL);
   o->proxy = opt_cstring_copy(L, t, arg, "proxy", NULL);
@@ -141,6 +154,12 @@ void enkash_http_opts_read(lua_State *L, int t, int arg, enkash_http_opts *o) {
       luaL_argerror(L, arg, "field 'max_response_bytes' must be a positive integer");
     o->max_response = (size_t)n;
   }
+  /* At most 64 KiB: libcurl refuses a header line over 100 KiB itself, as "Out of memory";
+   * under this bound such a line is over our cap as well, so it is reported as our cap,
+   * truthfully. (Trailer lines have their own limit: ENKASH_MAX_TRAILER_LINE.) */
+  o->max_header_bytes = opt_size(L, t, arg, "max_header_bytes", ENKASH_MAX_HEADER_BYTES, 1,
+                                 (double)ENKASH_MAX_HEADER_BYTES);
+  o->max_header_lines = opt_size(L, t, arg, "max_header_lines", ENKASH_MAX_HEADER_LINES, 1, 10000);
   o->connect_timeout_ms = opt_timeout_ms(L, t, arg, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
   o->timeout_ms = opt_timeout_ms(L, t, arg, "timeout", DEFAULT_TIMEOUT_MS);
 }
@@ -233,22 +252,27 @@ static void buf_recycle(enkash_buf *b) {
   b->len = 0;
 }
 
+/* The counters and flags of one exchange, back to zero. */
+static void xfer_clear_state(enkash_xfer *x) {
+  x->req_head_bytes = x->head_bytes = x->head_lines = 0;
+  x->head_status = x->in_trailers = 0;
+  x->refused = x->no_memory = 0;
+  x->attempts = x->resent = 0;
+  x->errbuf[0] = '\0';
+}
+
 void enkash_xfer_recycle(enkash_xfer *x) {
   enkash_xfer_free_request(x);
   buf_recycle(&x->body);
   buf_recycle(&x->head);
-  x->too_large = x->no_memory = 0;
-  x->attempts = x->resent = 0;
-  x->errbuf[0] = '\0';
+  xfer_clear_state(x);
 }
 
 void enkash_xfer_reset(enkash_xfer *x) {
   enkash_xfer_free_request(x);
   enkash_buf_free(&x->body);
   enkash_buf_free(&x->head);
-  x->too_large = x->no_memory = 0;
-  x->attempts = x->resent = 0;
-  x->errbuf[0] = '\0';
+  xfer_clear_state(x);
 }
 
 static void add_header(lua_State *L, enkash_xfer *x, const char *name, size_t nlen,
@@ -270,6 +294,7 @@ static void add_header(lua_State *L, enkash_xfer *x, const char *name, size_t nl
   OPENSSL_clear_free(line, size);
   if (l == NULL) luaL_error(L, "not enough memory");
   x->req_headers = l;
+  x->req_head_bytes += size + 1; /* name, ": ", value, CRLF */
 }
 
 void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg) {
@@ -299,13 +324,22 @@ void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg) {
   }
 }
 
+int enkash_xfer_check_request(enkash_xfer *x, const enkash_http_opts *o, const enkash_req *r) {
+  /* The request line and every header line; the few libcurl adds (Host, Accept) are small. */
+  size_t n = r->mlen + strlen(r->url) + x->req_head_bytes + strlen(o->user_agent) + 40;
+  if (n <= o->max_header_bytes) return 1;
+  x->max_header_bytes = o->max_header_bytes; /* for the message */
+  x->refused = ENKASH_REQUEST_HEAD;
+  return 0;
+}
+
 /* ---- libcurl callbacks: C only ---- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   enkash_xfer *x = (enkash_xfer *)ud;
   size_t len = size * n;
   if (len > x->max_response - x->body.len) {
-    x->too_large = 1;
+    x->refused = ENKASH_BODY_CAP;
     return 0; /* CURLE_WRITE_ERROR: stop now, do not buffer the rest */
   }
   if (!enkash_buf_append(&x->body, p, len)) {
@@ -315,19 +349,49 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* The status code of a status line ("HTTP/1.1 200 OK", "HTTP/2 200"), 0 when unreadable. */
+static int status_of(const char *p, size_t len) {
+  const char *sp = (const char *)memchr(p, ' ', len);
+  size_t i;
+  int code = 0;
+  if (sp == NULL || (size_t)(sp - p) + 4 > len) return 0;
+  for (i = 1; i <= 3; i++) {
+    if (sp[i] < '0' || sp[i] > '9') return 0;
+    code = code * 10 + (sp[i] - '0');
+  }
+  return code;
+}
+
+/* Every header line of the exchange counts against the caps: 1xx blocks, the final one and
+ * chunked trailers alike (a flood of trailer lines is work too), and the transfer stops at
+ * once when one is exceeded, while libcurl's timeout still applies. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   enkash_xfer *x = (enkash_xfer *)ud;
   size_t len = size * n, keep = len;
+  if (len > x->max_header_bytes - x->head_bytes) {
+    x->refused = ENKASH_HEAD_BYTES;
+    return 0; /* CURLE_WRITE_ERROR */
+  }
+  x->head_bytes += len;
   /* A new status line starts a new header block (after 100 Continue, proxy CONNECT):
    * only the final response's headers are reported. */
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     x->head.len = 0;
+    x->head_status = status_of(p, len);
+    x->in_trailers = 0; /* no field line starts so: a new response, whatever came before */
     return len;
   }
   while (keep > 0 && (p[keep - 1] == '\n' || p[keep - 1] == '\r')) keep--;
-  if (keep == 0) return len; /* the blank line ending the block */
-  if (keep + 1 > x->max_response - x->head.len) {
-    x->too_large = 1;
+  if (keep == 0) { /* the blank line ending a block: after the final one, trailers follow */
+    if (x->head_status >= 200) x->in_trailers = 1;
+    return len;
+  }
+  if (x->in_trailers && len > ENKASH_MAX_TRAILER_LINE) {
+    x->refused = ENKASH_TRAILER_LINE;
+    return 0;
+  }
+  if (++x->head_lines > x->max_header_lines) {
+    x->refused = ENKASH_HEAD_LINES;
     return 0;
   }
   if (!enkash_buf_append(&x->head, p, keep) || !enkash_buf_append(&x->head, "\n", 1)) {
@@ -384,7 +448,11 @@ CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfe
     SET(CURLOPT_CAPATH, (char *)NULL);
   }
   if (o->proxy != NULL) SET(CURLOPT_PROXY, o->proxy); /* else http(s)_proxy env applies */
+  SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L); /* a proxy's CONNECT answer is not the response */
   SET(CURLOPT_USERAGENT, o->user_agent);
+  /* A Content-Length over the cap is refused before any of the body is read; a body
+   * without one is stopped by on_body as soon as it passes the cap. */
+  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_response);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, (void *)x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -402,6 +470,8 @@ CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xf
   size_t mlen = r->mlen;
   CURLcode rc = CURLE_OK;
   x->max_response = o->max_response;
+  x->max_header_bytes = o->max_header_bytes;
+  x->max_header_lines = o->max_header_lines;
   x->errbuf[0] = '\0';
   SET(CURLOPT_URL, r->url);
   SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
@@ -443,56 +513,120 @@ CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
 
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 
-static void push_headers(lua_State *L, enkash_xfer *x) {
+/* One parsed header line: a value segment of the group (one name) it belongs to. */
+typedef struct {
+  const char *value;
+  size_t vlen;
+  size_t next; /* the next segment of the same group, or NONE */
+  int folded;  /* an obsolete folded line: continues the previous segment after a space */
+} hseg;
+
+typedef struct {
+  const char *name;
+  size_t nlen, first, last; /* segments, in order */
+} hgroup;
+
+#define NONE ((size_t)-1)
+
+/* Appends segment i to group g. */
+static void group_add(hgroup *g, hseg *segs, size_t i) {
+  if (g->first == NONE)
+    g->first = i;
+  else
+    segs[g->last].next = i;
+  g->last = i;
+}
+
+/* Splits x->head into segments and groups (names lower-cased in place); returns the number
+ * of groups. `idx` (stack index) maps each name to its group number: one hash look-up per
+ * line, so grouping is linear however often a name repeats. */
+static size_t parse_head(lua_State *L, enkash_xfer *x, int idx, hseg *segs, hgroup *groups) {
   char *p = x->head.data, *end = p + x->head.len;
-  const char *last = NULL; /* name of the previous header, for folded lines */
-  size_t lastlen = 0;
-  int t;
-  lua_createtable(L, 0, 8); /* room for a usual response's headers: no rehash */
-  t = lua_gettop(L);
+  size_t nseg = 0, ngroup = 0, cur = NONE; /* cur: the group of the last named line */
   while (p < end) {
     char *eol = (char *)memchr(p, '\n', (size_t)(end - p));
-    char *colon, *v, *ve, *ne;
+    char *colon, *v, *ve, *ne, *q;
+    size_t g;
     if (eol == NULL) eol = end;
     ve = eol;
     while (ve > p && is_space(ve[-1])) ve--;
     if (is_space(*p)) { /* obsolete line folding: continues the previous value */
       for (v = p; v < ve && is_space(*v); v++) {}
-      if (last != NULL && v < ve) {
-        lua_pushlstring(L, last, lastlen);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, t);
-        lua_pushliteral(L, " ");
-        lua_pushlstring(L, v, (size_t)(ve - v));
-        lua_concat(L, 3);
-        lua_rawset(L, t);
+      if (cur != NONE && v < ve) {
+        segs[nseg].value = v;
+        segs[nseg].vlen = (size_t)(ve - v);
+        segs[nseg].next = NONE;
+        segs[nseg].folded = 1;
+        group_add(&groups[cur], segs, nseg++);
       }
     } else if ((colon = (char *)memchr(p, ':', (size_t)(ve - p))) != NULL) {
-      char *q;
       for (ne = colon; ne > p && is_space(ne[-1]); ne--) {}
       for (q = p; q < ne; q++)
         if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
       for (v = colon + 1; v < ve && is_space(*v); v++) {}
       if (ne > p) {
-        last = p;
-        lastlen = (size_t)(ne - p);
-        lua_pushlstring(L, p, lastlen);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, t);
+        lua_pushlstring(L, p, (size_t)(ne - p));
+        lua_rawget(L, idx);
         if (lua_isnil(L, -1)) {
-          lua_pop(L, 1);
-          lua_pushlstring(L, v, (size_t)(ve - v));
-        } else { /* repeated header: join as RFC 9110 allows */
-          lua_pushliteral(L, ", ");
-          lua_pushlstring(L, v, (size_t)(ve - v));
-          lua_concat(L, 3);
+          g = ngroup++;
+          groups[g].name = p;
+          groups[g].nlen = (size_t)(ne - p);
+          groups[g].first = groups[g].last = NONE;
+          lua_pushlstring(L, p, (size_t)(ne - p));
+          lua_pushinteger(L, (lua_Integer)g);
+          lua_rawset(L, idx);
+        } else {
+          g = (size_t)lua_tointeger(L, -1);
         }
-        lua_rawset(L, t);
+        lua_pop(L, 1);
+        segs[nseg].value = v;
+        segs[nseg].vlen = (size_t)(ve - v);
+        segs[nseg].next = NONE;
+        segs[nseg].folded = 0;
+        group_add(&groups[g], segs, nseg++);
+        cur = g;
       }
     }
     p = eol + 1;
   }
+  return ngroup;
 }
+
+/* Pushes the headers table. Lines are at most max_header_lines (on_header's cap), and every
+ * value is copied once into its name's buffer: repeated headers joined with ", " (RFC 9110),
+ * folded lines with " ". */
+static void push_headers(lua_State *L, enkash_xfer *x) {
+  size_t lines = 1, i, ngroup;
+  const char *c;
+  hseg *segs;
+  hgroup *groups;
+  int t, idx;
+  for (c = x->head.data; c != NULL && c < x->head.data + x->head.len; c++)
+    if (*c == '\n') lines++;
+  lua_createtable(L, 0, 8); /* room for a usual response's headers: no rehash */
+  t = lua_gettop(L);
+  lua_newtable(L);
+  idx = lua_gettop(L);
+  /* Lua-owned scratch memory: nothing leaks if a Lua allocation below raises. */
+  segs = (hseg *)lua_newuserdata(L, lines * (sizeof(hseg) + sizeof(hgroup)));
+  groups = (hgroup *)(void *)(segs + lines);
+  ngroup = parse_head(L, x, idx, segs, groups);
+  for (i = 0; i < ngroup; i++) {
+    luaL_Buffer b;
+    size_t s;
+    lua_pushlstring(L, groups[i].name, groups[i].nlen);
+    luaL_buffinit(L, &b);
+    for (s = groups[i].first; s != NONE; s = segs[s].next) {
+      if (s != groups[i].first) luaL_addlstring(&b, segs[s].folded ? " " : ", ", segs[s].folded ? 1 : 2);
+      luaL_addlstring(&b, segs[s].value, segs[s].vlen);
+    }
+    luaL_pushresult(&b);
+    lua_rawset(L, t);
+  }
+  lua_settop(L, t);
+}
+
+#undef NONE
 
 void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x) {
   long status = 0;
@@ -506,11 +640,54 @@ void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x) {
   lua_setfield(L, -2, "body");
 }
 
-void enkash_push_failure(lua_State *L, const enkash_xfer *x, CURLcode rc) {
-  if (rc == CURLE_WRITE_ERROR && x->too_large) {
-    char msg[64];
-    snprintf(msg, sizeof(msg), "response larger than %zu bytes", x->max_response);
-    lua_pushstring(L, "transport");
+/* libcurl refuses a response header line over its own limit (CURL_MAX_HTTP_HEADER, 100 KiB)
+ * with CURLE_OUT_OF_MEMORY, once the request was sent: max_header_bytes is at most 64 KiB,
+ * so that line is over our cap too, and is reported as our cap. */
+static int libcurl_header_cap(CURL *c, const enkash_xfer *x, CURLcode rc) {
+  long sent = 0;
+  if (rc != CURLE_OUT_OF_MEMORY || x->no_memory || c == NULL) return 0;
+  return curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0;
+}
+
+/* It refuses a chunked trailer line over its limit (4 KiB in 7.88, DYN_TRAILERS) with
+ * CURLE_RECV_ERROR "Out of memory in chunked-encoding": no memory was short, the line was too
+ * long (on_header refuses one over the same limit where libcurl takes longer ones). */
+static int libcurl_trailer_cap(const enkash_xfer *x, CURLcode rc) {
+  return rc == CURLE_RECV_ERROR && strncmp(x->errbuf, "Out of memory in chunked", 24) == 0;
+}
+
+/* Writes the message of an exchange stopped by a cap (ours or libcurl's); 0 when none did. */
+static int cap_message(CURL *c, const enkash_xfer *x, CURLcode rc, char *msg, size_t size) {
+  int refused = x->refused;
+  if (refused == ENKASH_OK && rc == CURLE_FILESIZE_EXCEEDED) refused = ENKASH_BODY_CAP;
+  if (refused == ENKASH_OK && libcurl_header_cap(c, x, rc)) refused = ENKASH_HEAD_BYTES;
+  if (refused == ENKASH_OK && libcurl_trailer_cap(x, rc)) refused = ENKASH_TRAILER_LINE;
+  switch (refused) {
+  case ENKASH_BODY_CAP:
+    snprintf(msg, size, "response larger than %zu bytes", x->max_response);
+    return 1;
+  case ENKASH_HEAD_BYTES:
+    snprintf(msg, size, "response headers larger than %zu bytes", x->max_header_bytes);
+    return 1;
+  case ENKASH_TRAILER_LINE:
+    snprintf(msg, size, "response trailer line longer than %zu bytes", ENKASH_MAX_TRAILER_LINE);
+    return 1;
+  case ENKASH_HEAD_LINES:
+    snprintf(msg, size, "more than %zu response header lines", x->max_header_lines);
+    return 1;
+  case ENKASH_REQUEST_HEAD:
+    snprintf(msg, size, "request URL and headers larger than %zu bytes", x->max_header_bytes);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+void enkash_push_failure(lua_State *L, CURL *c, const enkash_xfer *x, CURLcode rc) {
+  char msg[96];
+  if (cap_message(c, x, rc, msg, sizeof(msg))) {
+    /* A request refused before sending is the caller's to fix: nothing went out. */
+    lua_pushstring(L, x->refused == ENKASH_REQUEST_HEAD ? "validation" : "transport");
     lua_pushstring(L, msg);
   } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->resent) {
     lua_pushstring(L, "transport");

@@ -25,13 +25,22 @@ void enkash_buf_free(enkash_buf *b);
 /* Appends n bytes; 0 when out of memory. Grows by copy so no unscrubbed block is left. */
 int enkash_buf_append(enkash_buf *b, const char *p, size_t n);
 
-/* Options of a handle (core.http's or core.multi's opts table). Strings are malloc'd. */
+/* Options of a handle (core.http's or core.multi's opts table). Strings are malloc'd.
+ * max_response caps the body; max_header_bytes and max_header_lines cap the response's
+ * header lines (every block: 1xx, final, trailers) and max_header_bytes the request's URL
+ * and headers too. */
 typedef struct {
   char *ca_file, *proxy, *user_agent;
   int verify;
-  size_t max_response;
+  size_t max_response, max_header_bytes, max_header_lines;
   long connect_timeout_ms, timeout_ms;
 } enkash_http_opts;
+
+/* Default caps on response headers: no real gateway comes near them (nginx as a proxy
+ * passes 4-8 KiB of upstream headers by default; an Enkash answer has about 15 lines), and
+ * they bound the work a hostile answer can cause after libcurl is done with it. */
+#define ENKASH_MAX_HEADER_BYTES ((size_t)64 * 1024)
+#define ENKASH_MAX_HEADER_LINES ((size_t)200)
 
 /* Reads the options table at index t (argument number arg, for messages) into *o, which
  * must be zeroed and owned by something __gc frees (the reading raises on bad options
@@ -51,13 +60,28 @@ typedef struct {
  * (argument arg); defaults from o. Raises on misuse; allocates nothing. */
 void enkash_req_read(lua_State *L, int t, int arg, const enkash_http_opts *o, enkash_req *r);
 
+/* Which cap stopped an exchange (enkash_xfer.refused). */
+enum {
+  ENKASH_OK, ENKASH_BODY_CAP, ENKASH_HEAD_BYTES, ENKASH_HEAD_LINES, ENKASH_TRAILER_LINE,
+  ENKASH_REQUEST_HEAD
+};
+
+/* Longest chunked trailer line taken (CRLF included): libcurl 7.88's own limit (DYN_TRAILERS),
+ * applied by us too so that every libcurl version and the ngx transport agree. */
+#define ENKASH_MAX_TRAILER_LINE ((size_t)4096)
+
 /* The C state of one exchange. */
 typedef struct {
-  size_t max_response;
+  size_t max_response, max_header_bytes, max_header_lines;
   struct curl_slist *req_headers; /* may carry Authorization: scrubbed when freed */
+  size_t req_head_bytes;          /* bytes of the request's header lines */
   enkash_buf req_body;            /* a copy of the body, when the exchange outlives the call */
   enkash_buf body, head;          /* head: response header lines, '\n'-separated */
-  int too_large, no_memory;
+  size_t head_bytes, head_lines;  /* every header line received, for the caps */
+  int head_status;                /* status of the header block being read */
+  int in_trailers;                /* the final block ended: header lines now are trailers */
+  int refused;                    /* ENKASH_BODY_CAP ...: the cap that stopped the exchange */
+  int no_memory;
   int attempts, resent; /* the no-silent-resend guard (see http_common.c) */
   char errbuf[CURL_ERROR_SIZE];
 } enkash_xfer;
@@ -75,6 +99,11 @@ void enkash_xfer_recycle(enkash_xfer *x);
  * or out of memory; what was added is freed by the next reset. */
 void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg);
 
+/* Checks the request's URL and headers against max_header_bytes before anything is sent
+ * (libcurl would refuse a head over 1 MiB as "Out of memory"). 0, with x->refused set,
+ * when they are too large. */
+int enkash_xfer_check_request(enkash_xfer *x, const enkash_http_opts *o, const enkash_req *r);
+
 /* curl_easy_reset(c), then every option of the exchange: handle options o, request r,
  * callbacks into x. body is the body to send (r->body, or a copy that outlives the call),
  * kept by pointer: it must stay valid until the transfer ends. */
@@ -88,10 +117,12 @@ CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfe
 CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
                                    const enkash_req *r, const char *body);
 
-/* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ". */
+/* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ".
+ * Linear in the size of the headers (each value is copied once). */
 void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x);
-/* Pushes kind ("timeout" | "connect" | "tls" | "transport") and message for a failed rc. */
-void enkash_push_failure(lua_State *L, const enkash_xfer *x, CURLcode rc);
+/* Pushes kind ("timeout" | "connect" | "tls" | "transport" | "validation") and message for
+ * a failed rc, or for a request refused by enkash_xfer_check_request (rc then unused). */
+void enkash_push_failure(lua_State *L, CURL *c, const enkash_xfer *x, CURLcode rc);
 
 /* curl_global_init once per process (raises on failure). */
 void enkash_curl_global_init(lua_State *L);

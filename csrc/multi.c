@@ -225,6 +225,12 @@ static int l_add(lua_State *L) {
   s->next = NULL;
   s->id = ++m->next_id;
   m->pending++;
+  if (!enkash_xfer_check_request(&s->x, &m->opts, &r)) {
+    s->rc = CURLE_SEND_ERROR; /* never sent: the next wait reports x.refused */
+    slot_done(m, s);
+    lua_pushinteger(L, s->id);
+    return 1;
+  }
   rc = enkash_xfer_setup(s->curl, &m->opts, &s->x, &r, body);
   if (rc == CURLE_OK) rc = curl_easy_setopt(s->curl, CURLOPT_PRIVATE, (void *)s);
   if (rc != CURLE_OK) {
@@ -259,7 +265,7 @@ static void push_completion(lua_State *L, slot *s) {
     lua_setfield(L, -2, "res");
     return;
   } else {
-    enkash_push_failure(L, &s->x, s->rc);
+    enkash_push_failure(L, s->curl, &s->x, s->rc);
   }
   lua_setfield(L, -3, "message");
   lua_setfield(L, -2, "kind");

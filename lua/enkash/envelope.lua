@@ -128,11 +128,22 @@ local function not_envelope(endpoint, res, doc, cfg)
   return http_error(endpoint, res, message, said, cfg)
 end
 
--- Which envelope `doc` is in, and its code as a number (nil when it is none).
+-- A response code as an integer: a JSON integer, or a string of decimal digits written as
+-- a server writes one ("0", "412"). tonumber() alone would also read "0x0", " 0", "0.0" and
+-- "-0" as 0, success: only the number 0 and the string "0" are success.
+local function code_of(v)
+  if type(v) == "number" then
+    if v == v and v > -1e15 and v < 1e15 and v == math.floor(v) then return int(v) end
+  elseif type(v) == "string" and (v == "0" or string.find(v, "^%-?[1-9]%d?%d?%d?%d?%d?%d?%d?%d?$")) then
+    return int(tonumber(v))
+  end
+end
+
+-- Which envelope `doc` is in, and its code as an integer (nil when it is none).
 local function envelope_of(doc)
   for _, shape in ipairs(M.envelopes) do
-    local rc = tonumber(doc[shape.code])
-    if rc then return shape, int(rc) end
+    local rc = code_of(doc[shape.code])
+    if rc then return shape, rc end
   end
 end
 

@@ -12,8 +12,13 @@
 --   the CA certificates are nginx's `lua_ssl_trusted_certificate` (a cosocket cannot take a
 --   CA file per call), the chain depth `lua_ssl_verify_depth`.
 -- - Bodies framed by Content-Length, chunked transfer coding, or the end of the connection,
---   capped at `opts.max_response_bytes` (the head has the same cap, as in the C core).
--- - `timeout` bounds the whole exchange (as libcurl's does), `connect_timeout` the connect.
+--   capped at `opts.max_response_bytes` while they arrive; header lines (1xx, final, chunked
+--   trailers) capped at `max_header_lines` and `max_header_bytes`, as in the C core.
+-- - `timeout` bounds the whole exchange (as libcurl's does), `connect_timeout` the connect:
+--   every read is a `receiveany` given the time left, so an answer that drips in a byte at a
+--   time cannot stretch it (a cosocket re-arms its timer at each byte of one `receive`).
+-- - Work per response is linear in what arrived: lines are cut from buffered reads once,
+--   repeated headers joined once.
 -- - Failure kinds are the curl transport's: timeout | connect | tls | transport. A request
 --   is never sent twice: a reused connection that dies before any answer is a "transport"
 --   failure (the request may have been received), as the C core reports it.
@@ -23,8 +28,8 @@
 -- luacheck: read globals ngx
 
 local type, tostring, tonumber, pairs = type, tostring, tonumber, pairs
-local format, lower, match, find, sub = string.format, string.lower, string.match, string.find,
-  string.sub
+local format, lower, match, find, sub, byte = string.format, string.lower, string.match, string.find,
+  string.sub, string.byte
 local concat = table.concat
 local min, floor = math.min, math.floor
 
@@ -36,12 +41,20 @@ M._VERSION = "0.1.0"
 M.keepalive_timeout = 30
 --- Idle connections kept per pool (per worker).
 M.pool_size = 64
---- Default cap on a response (headers + body), in bytes (8 MiB, as the curl transport).
+--- Default cap on a response body, in bytes (8 MiB, as the curl transport).
 M.max_response_bytes = 8 * 1024 * 1024
 --- Default User-Agent.
 M.user_agent = "enkash-ngx/" .. M._VERSION
---- Most header lines accepted in one response.
+--- Most header lines accepted in one response, trailers included (the C core's default).
 M.max_header_lines = 200
+--- Most bytes of header lines in one response, trailers included (the C core's default).
+M.max_header_bytes = 64 * 1024
+-- Longest trailer line taken, CRLF included: the C core's (libcurl 7.88's own limit).
+local MAX_TRAILER_LINE = 4096
+-- Longest chunk-size line read (hex size and extensions).
+local MAX_CHUNK_LINE = 1024
+-- Bytes asked of one receiveany.
+local READ_SIZE = 65536
 
 local DEFAULT_PORT = { http = 80, https = 443 }
 
@@ -137,85 +150,197 @@ local function io_fail(x, err, what)
   return fail(x, "transport", what .. " failed: " .. tostring(err))
 end
 
--- receive(pattern) within the overall deadline.
-local function receive(x, pattern)
+-- Reading: every byte comes from receiveany (given the time left) into x.buf, consumed from
+-- x.pos. fill replaces a consumed buffer with the next read.
+local function fill(x)
   local left = remaining_ms(x)
   if left <= 0 then return nil, "timeout" end
   x.sock:settimeout(left)
-  return x.sock:receive(pattern)
+  local data, err = x.sock:receiveany(READ_SIZE)
+  if not data then return nil, err end
+  x.buf, x.pos = data, 1
+  return true
+end
+
+local function buffered(x)
+  return #x.buf - x.pos + 1
+end
+
+-- One line without its CRLF (or LF), of at most `max` bytes (CR included). Each byte is
+-- scanned once: a line spread over many reads is kept in parts and joined once.
+-- Returns the line, or nil and "timeout" | "closed" | "too long" | a socket error.
+local function read_line(x, max)
+  local parts, n = nil, 0
+  while true do
+    local buf, pos = x.buf, x.pos
+    local nl = find(buf, "\n", pos, true)
+    local len = (nl or #buf + 1) - pos
+    if n + len > max then return nil, "too long" end
+    if nl then
+      local line = sub(buf, pos, nl - 1)
+      x.pos = nl + 1
+      if parts then
+        parts[#parts + 1] = line
+        line = concat(parts)
+      end
+      if byte(line, -1) == 13 then line = sub(line, 1, -2) end
+      return line
+    end
+    if len > 0 then
+      parts = parts or {}
+      parts[#parts + 1] = pos == 1 and buf or sub(buf, pos)
+      n = n + len
+    end
+    local ok, err = fill(x)
+    if not ok then return nil, err end
+  end
+end
+
+-- buf[i..j] without the spaces and tabs around it: a loop, not a pattern (a pattern such as
+-- "(.-)%s*$" is quadratic in a hostile run of spaces).
+local function trim(s, i, j)
+  while i <= j and (byte(s, i) == 32 or byte(s, i) == 9) do i = i + 1 end
+  while j >= i and (byte(s, j) == 32 or byte(s, j) == 9) do j = j - 1 end
+  return sub(s, i, j)
+end
+
+local function head_too_large(x)
+  return fail(x, "transport", format("response headers larger than %d bytes", x.max_head_bytes))
+end
+
+local function too_many_lines(x)
+  return fail(x, "transport", format("more than %d response header lines", x.max_head_lines))
 end
 
 local function too_large(x)
   return fail(x, "transport", "response larger than " .. x.cap .. " bytes")
 end
 
--- The body and the head each have the cap as budget (as in the C core).
+-- The body's budget.
 local function spend(x, n)
   x.used = x.used + n
   return x.used <= x.cap
 end
 
-local function spend_head(x, n)
-  x.head_used = x.head_used + n
-  return x.head_used <= x.cap
+-- One header or trailer line within the caps (a trailer line also within MAX_TRAILER_LINE):
+-- the line, or nil, kind, message.
+local function head_line(x, what, trailer)
+  local budget = x.max_head_bytes - x.head_used
+  local line, err = read_line(x, trailer and min(budget, MAX_TRAILER_LINE - 1) or budget)
+  if not line then
+    if err == "too long" and trailer and budget >= MAX_TRAILER_LINE - 1 then
+      return fail(x, "transport", format("response trailer line longer than %d bytes", MAX_TRAILER_LINE))
+    end
+    if err == "too long" then return head_too_large(x) end
+    return io_fail(x, err, what)
+  end
+  x.head_used = x.head_used + #line + 2
+  if x.head_used > x.max_head_bytes then return head_too_large(x) end
+  if line ~= "" then
+    x.head_lines = x.head_lines + 1
+    if x.head_lines > x.max_head_lines then return too_many_lines(x) end
+  end
+  return line
+end
+
+-- The headers table from lists of values per name: repeated names joined with ", ", the
+-- segments of a folded value with " " (as the C core joins them).
+local function joined(lists)
+  local headers = {}
+  for name, l in pairs(lists) do
+    for i = 1, #l do
+      if type(l[i]) == "table" then l[i] = concat(l[i], " ") end
+    end
+    headers[name] = concat(l, ", ")
+  end
+  return headers
+end
+
+-- Header lines up to the blank one, into a table of lower-cased names. Values are listed per
+-- name and joined once, at the end: linear however often a name repeats. An obsolete folded
+-- line (leading space or tab) continues the previous value.
+local function read_headers(x)
+  local lists, last = {}, nil -- last: the list of the previous header
+  while true do
+    local h, kind, message = head_line(x, "reading the response headers")
+    if not h then return nil, kind, message end
+    if h == "" then break end
+    local first = byte(h, 1)
+    if first == 32 or first == 9 then
+      local more = trim(h, 1, #h)
+      if last and more ~= "" then
+        local v = last[#last]
+        if type(v) ~= "table" then
+          v = { v }
+          last[#last] = v
+        end
+        v[#v + 1] = more
+      end
+    else
+      local colon = find(h, ":", 1, true)
+      local name = colon and lower(trim(h, 1, colon - 1))
+      if name and name ~= "" and not find(name, "[%s%c]") then
+        last = lists[name] or {}
+        lists[name] = last
+        last[#last + 1] = trim(h, colon + 1, #h)
+      end
+    end
+  end
+  return joined(lists)
 end
 
 -- Status line and header lines. Returns status, headers, http minor version, or fails.
 local function read_head(x)
   while true do
-    local line, err = receive(x, "*l")
+    local line, err = read_line(x, x.max_head_bytes - x.head_used)
     if not line then
-      if err == "closed" and x.reused then
+      if err == "closed" and x.reused and x.head_used == 0 then
         return fail(x, "transport", "connection closed before a response; the request may have been received")
       end
       if err == "closed" then return fail(x, "transport", "Empty reply from server") end
+      if err == "too long" then return head_too_large(x) end
       return io_fail(x, err, "reading the status line")
     end
+    x.head_used = x.head_used + #line + 2
     local minor, status = match(line, "^HTTP/1%.(%d) (%d%d%d)")
     if not status then return fail(x, "transport", "Unsupported HTTP version in response") end
     status = tonumber(status)
-    if not spend_head(x, #line + 2) then return too_large(x) end
-    local headers, n = {}, 0
-    while true do
-      local h
-      h, err = receive(x, "*l")
-      if not h then return io_fail(x, err, "reading the response headers") end
-      if h == "" then break end
-      n = n + 1
-      if n > M.max_header_lines or not spend_head(x, #h + 2) then return too_large(x) end
-      local name, value = match(h, "^([^:%s]+)%s*:%s*(.-)%s*$")
-      if name then
-        name = lower(name)
-        local old = headers[name]
-        headers[name] = old and (old .. ", " .. value) or value
-      end
-    end
+    local headers, kind, message = read_headers(x)
+    if not headers then return nil, kind, message end
     -- 1xx answers (100 Continue, 103 Early Hints) precede the real one
     if status >= 200 or status == 101 then return status, headers, tonumber(minor) end
   end
 end
 
+-- Exactly n bytes into parts.
 local function read_exact(x, n, parts)
-  if n == 0 then return true end
-  local data, err, partial = receive(x, n)
-  if not data then
-    if err == "closed" then
-      return fail(x, "transport", format("transfer closed with %d bytes remaining to read",
-        n - #(partial or "")))
+  while n > 0 do
+    if buffered(x) == 0 then
+      local ok, err = fill(x)
+      if not ok then
+        if err == "closed" then
+          return fail(x, "transport", format("transfer closed with %d bytes remaining to read", n))
+        end
+        return io_fail(x, err, "reading the response body")
+      end
     end
-    return io_fail(x, err, "reading the response body")
+    local take = min(buffered(x), n)
+    local pos = x.pos
+    parts[#parts + 1] = (pos == 1 and take == #x.buf) and x.buf or sub(x.buf, pos, pos + take - 1)
+    x.pos = pos + take
+    n = n - take
   end
-  parts[#parts + 1] = data
   return true
 end
 
 local function read_chunked(x, parts)
   while true do
-    local line, err = receive(x, "*l")
+    local line, err = read_line(x, MAX_CHUNK_LINE)
     if not line then
       if err == "closed" then
         return fail(x, "transport", "transfer closed with outstanding read data remaining")
       end
+      if err == "too long" then return fail(x, "transport", "invalid chunk header in response") end
       return io_fail(x, err, "reading a chunk header")
     end
     local size = tonumber(match(line, "^%s*(%x+)%s*;?") or "", 16)
@@ -225,32 +350,35 @@ local function read_chunked(x, parts)
     local ok, kind, message = read_exact(x, size, parts)
     if not ok then return nil, kind, message end
     local crlf
-    crlf, err = receive(x, "*l")
+    crlf, err = read_line(x, 1)
     if crlf ~= "" then
-      if not crlf then return io_fail(x, err, "reading a chunk") end
+      if not crlf and err ~= "too long" then return io_fail(x, err, "reading a chunk") end
       return fail(x, "transport", "invalid chunk ending in response")
     end
   end
-  while true do -- trailers, up to the empty line
-    local line, err = receive(x, "*l")
-    if not line then return io_fail(x, err, "reading the trailers") end
+  while true do -- trailers, up to the empty line: header lines for the caps
+    local line, kind, message = head_line(x, "reading the trailers", true)
+    if not line then return nil, kind, message end
     if line == "" then return true end
-    if not spend_head(x, #line + 2) then return too_large(x) end
   end
 end
 
 local function read_to_close(x, parts)
+  if buffered(x) > 0 then
+    local rest = x.pos == 1 and x.buf or sub(x.buf, x.pos)
+    x.pos = #x.buf + 1
+    parts[#parts + 1] = rest
+    if not spend(x, #rest) then return too_large(x) end
+  end
   while true do
-    local left = remaining_ms(x)
-    if left <= 0 then return io_fail(x, "timeout", "reading the response body") end
-    x.sock:settimeout(left)
-    local data, err = x.sock:receiveany(min(65536, x.cap - x.used + 1))
-    if not data then
+    local ok, err = fill(x)
+    if not ok then
       if err == "closed" then return true end
       return io_fail(x, err, "reading the response body")
     end
-    parts[#parts + 1] = data
-    if not spend(x, #data) then return too_large(x) end
+    x.pos = #x.buf + 1
+    parts[#parts + 1] = x.buf
+    if not spend(x, #x.buf) then return too_large(x) end
   end
 end
 
@@ -304,6 +432,7 @@ end
 -- @tparam table req {method, url, headers, body, timeout (seconds, whole exchange),
 --   connect_timeout (seconds)}
 -- @tparam[opt] table opts verify (default true), max_response_bytes (default 8 MiB),
+--   max_header_bytes (64 KiB) and max_header_lines (200) of the response's header lines,
 --   timeout and connect_timeout (defaults for requests without them; 30 s),
 --   user_agent, pool_size, stats (a table whose `requests` and `connects` are counted)
 -- @treturn table|nil res {status, headers, body}; header names lower-cased, repeated
@@ -319,7 +448,10 @@ function M.request(req, opts)
   if timeout <= 0 then error("enkash.ngx.http.request: timeout must be > 0", 2) end
   local head = request_head(req, scheme, host, port, path, opts)
   local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0, head_used = 0,
-              cap = opts.max_response_bytes or M.max_response_bytes }
+              head_lines = 0, buf = "", pos = 1,
+              cap = opts.max_response_bytes or M.max_response_bytes,
+              max_head_bytes = opts.max_header_bytes or M.max_header_bytes,
+              max_head_lines = opts.max_header_lines or M.max_header_lines }
   local ok, kind, message = connect(x, scheme, host, port, opts, req)
   if not ok then return nil, kind, message end
 
@@ -358,6 +490,7 @@ function M.request(req, opts)
     end
     if not ok then return nil, kind, message end
   end
+  if buffered(x) > 0 then reusable = false end -- bytes past the answer: the stream is off
   if reusable then
     local kept = x.sock:setkeepalive(floor(M.keepalive_timeout * 1000))
     if not kept then x.sock:close() end

@@ -41,7 +41,9 @@ end
 --- Send one HTTP request (inside a batch task: yields until it completes).
 -- @tparam table req {method, url, headers, body, timeout, connect_timeout}
 -- @treturn table|nil res {status, headers, body}
--- @treturn table|nil err kind timeout | connect | tls | transport
+-- @treturn table|nil err kind timeout | connect | tls | transport (an answer past a cap:
+-- "response larger than N bytes", "more than N response header lines", ...), or validation
+-- for a request whose URL and headers are over the header cap (then nothing was sent)
 function T:request(req)
   local res, kind, message
   if batch.can_http(self.http_opts) then
@@ -50,7 +52,7 @@ function T:request(req)
     res, kind, message = self.handle:request(req)
   end
   if res then return res end
-  return nil, errors.new(kind, message, { retryable = kind ~= "tls" })
+  return nil, errors.new(kind, message, { retryable = kind ~= "tls" and kind ~= "validation" })
 end
 
 --- Wait `seconds`: blocks outside a batch, yields to the other tasks inside one.

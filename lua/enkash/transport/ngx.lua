@@ -17,13 +17,18 @@
 -- TLS: verification is on unless `verify = false`; the CA certificates are nginx's
 -- `lua_ssl_trusted_certificate` (and `lua_ssl_verify_depth`): a cosocket cannot take the
 -- client's `ca_file`, which is ignored here (a warning is logged), as is `proxy`.
+-- Caps: as the curl transport's (`enkash.ngx.http`: 200 header lines, 64 KiB of headers, a
+-- 4 KiB trailer line, `max_response_bytes` while the body arrives). lua-resty-http reads the
+-- head itself, so over it the header caps are checked on what it read, and `timeout` bounds
+-- the body only between its reads: nginx re-arms a cosocket's timer at each byte of one
+-- receive, so an answer dripping in a byte at a time is bounded by the builtin engine alone.
 -- Works under Lua 5.4 too as far as loading goes (the client asks `inside_nginx()` there).
 -- @module enkash.transport.ngx
 
 local errors = require "enkash.errors"
 
-local type, tostring, tonumber, setmetatable, pairs, pcall, require, rawget =
-  type, tostring, tonumber, setmetatable, pairs, pcall, require, rawget
+local type, tostring, tonumber, setmetatable, pairs, ipairs, pcall, require, rawget =
+  type, tostring, tonumber, setmetatable, pairs, ipairs, pcall, require, rawget
 local lower, match, find, concat = string.lower, string.match, string.find, table.concat
 local min = math.min
 
@@ -88,15 +93,27 @@ local function version_at_least(v, want_major, want_minor)
   return major > want_major or (major == want_major and minor >= want_minor)
 end
 
-local function lower_headers(h)
-  local out = {}
+-- Lower-cased names, repeated headers joined with ", " once (a list per name meanwhile),
+-- within the header caps of enkash.ngx.http: lua-resty-http reads the head itself, so they
+-- are checked on what it read. Returns the table, or nil and the message.
+local function lower_headers(h, max_bytes, max_lines)
+  local lists, bytes, lines = {}, 0, 0
   for k, v in pairs(h or {}) do
     if type(k) == "string" then
-      if type(v) == "table" then v = concat(v, ", ") end
       local lk = lower(k)
-      out[lk] = out[lk] and (out[lk] .. ", " .. tostring(v)) or tostring(v)
+      local l = lists[lk] or {}
+      lists[lk] = l
+      for _, one in ipairs(type(v) == "table" and v or { v }) do
+        one = tostring(one)
+        lines, bytes = lines + 1, bytes + #k + #one + 4
+        if lines > max_lines then return nil, "more than " .. max_lines .. " response header lines" end
+        if bytes > max_bytes then return nil, "response headers larger than " .. max_bytes .. " bytes" end
+        l[#l + 1] = one
+      end
     end
   end
+  local out = {}
+  for k, l in pairs(lists) do out[k] = concat(l, ", ") end
   return out
 end
 
@@ -111,6 +128,7 @@ local function resty_engine(http)
     if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
     local timeout = tonumber(req.timeout) or opts.timeout or 30
     local ct = min(tonumber(req.connect_timeout) or opts.connect_timeout or timeout, timeout)
+    local deadline = rawget(_G, "ngx").now() + timeout
     local c = http.new()
     c:set_timeouts(ct * 1000, timeout * 1000, timeout * 1000)
     local verify = opts.verify ~= false
@@ -145,7 +163,9 @@ local function resty_engine(http)
       local kind = ngx_http.kind_of(err)
       return failed(c, kind == "timeout" and kind or "transport", "request failed: " .. tostring(err))
     end
-    local rh = lower_headers(res.headers)
+    local rh, too_many = lower_headers(res.headers, opts.max_header_bytes or ngx_http.max_header_bytes,
+      opts.max_header_lines or ngx_http.max_header_lines)
+    if not rh then return failed(c, "transport", too_many) end
     local cap = opts.max_response_bytes or ngx_http.max_response_bytes
     local n = tonumber(rh["content-length"])
     if n and n > cap then return failed(c, "transport", "response larger than " .. cap .. " bytes") end
@@ -153,6 +173,12 @@ local function resty_engine(http)
     local parts, size = {}, 0
     if res.has_body and res.body_reader then
       while true do
+        -- timeout bounds the whole exchange: each read gets only the time left
+        local left = deadline - rawget(_G, "ngx").now()
+        if left <= 0 then
+          return failed(c, "timeout", "operation timed out while reading the response body")
+        end
+        c:set_timeouts(ct * 1000, left * 1000, left * 1000)
         local chunk, rerr = res.body_reader(65536)
         if chunk then
           size = size + #chunk
