@@ -85,6 +85,16 @@ describe("envelope shapes", function()
     assert.equals(1230, p.amount_paise)
   end)
 
+  it("refuses numbers JSON does not have (hex, NaN, Infinity) as not JSON at all", function()
+    for _, body in ipairs({ '{"response_code":0x0,"payload":{}}', '{"response_code":NaN,"payload":{}}',
+                            '{"response_code":0,"payload":{"amount":Infinity}}' }) do
+      local p, e = decode(200, body)
+      assert.is_nil(p)
+      assert.equals("http", e.kind)
+      assert.matches("not JSON", e.message)
+    end
+  end)
+
   it("refuses a success envelope on an HTTP error status", function()
     local _, e = decode(500, '{"response_code":0,"response_message":"Success","payload":{}}')
     assert.equals("http", e.kind)

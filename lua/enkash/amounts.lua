@@ -11,9 +11,13 @@
 -- function for both.
 -- @module enkash.amounts
 
-local cjson = require "cjson.safe"
 local core = require "enkash.core"
 local money = require "enkash.money"
+
+-- A private, strict decoder: JSON has no hex numbers, NaN or Infinity, and cjson accepts
+-- them by default ({"response_code":0x0} would read as success).
+local cjson = require("cjson.safe").new()
+cjson.decode_invalid_numbers(false)
 
 local type, pairs, tonumber = type, pairs, tonumber
 local decode, exact, scan = cjson.decode, money.exact, core.json_numbers
