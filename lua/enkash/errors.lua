@@ -52,6 +52,8 @@ function M.new(kind, message, fields)
   if type(fields) == "table" then
     for k, v in pairs(fields) do e[k] = v end
   end
+  -- A field label can come from the caller (an unknown key): masked like the message.
+  if type(e.field) == "string" then e.field = redact.text(e.field) end
   return setmetatable(e, Error)
 end
 

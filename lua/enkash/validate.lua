@@ -11,6 +11,7 @@
 local errors = require "enkash.errors"
 local json = require "enkash.json"
 local money = require "enkash.money"
+local redact = require "enkash.redact"
 
 local type, pairs, ipairs, next, tonumber, setmetatable = type, pairs, ipairs, next, tonumber,
   setmetatable
@@ -388,8 +389,9 @@ end
 local function unknown_field(row, fields, params, known, prefix)
   for name in pairs(params) do
     if not known[name] then
-      local hint = type(name) == "string" and suggestion(name, fields)
-      local label = type(name) == "string" and name or "?"
+      -- the caller's key, shown masked like any text (a mobile number used as a key is PII)
+      local hint = type(name) == "string" and #name <= 64 and suggestion(name, fields)
+      local label = redact.label(name)
       return failure(row, prefix .. label, "is not a documented field of " .. row.name
         .. (hint and (' (did you mean "' .. hint .. '"?)') or ""))
     end

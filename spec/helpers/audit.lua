@@ -1,15 +1,32 @@
 -- busted --helper: records every error message and every log event the SDK produces during
--- the whole suite, and every access token the client stores, into $ENKASH_AUDIT_DIR.
+-- the whole suite, and every access token the client stores, into $ENKASH_AUDIT_DIR; and,
+-- through `require("helpers.audit").shown(source, text)`, everything the project prints that
+-- a spec captures: the CLI's stdout and stderr (spec/helpers/cli.lua records every run), and
+-- the printers' output that specs drive in-process (shown.txt, one line per printed line).
 -- tools/scan_secrets.lua then fails the run if any secret or PII value appears in them.
 -- Only the test side is instrumented; the SDK has no audit hooks of its own.
-local dir = os.getenv("ENKASH_AUDIT_DIR")
-if not dir then return end
+local M = { dir = os.getenv("ENKASH_AUDIT_DIR") }
+package.loaded["helpers.audit"] = M
+
+--- Record printed output (no-op outside tools/test.sh): `source` names where it came from.
+function M.shown() end
+
+local dir = M.dir
+if not dir then return M end
 
 local lines = assert(io.open(dir .. "/lines.txt", "a"))
 local tokens = assert(io.open(dir .. "/tokens.txt", "a"))
+local shown = assert(io.open(dir .. "/shown.txt", "a"))
 local function record(f, s)
   f:write((tostring(s):gsub("\n", "\\n")), "\n")
   f:flush()
+end
+
+M.shown = function(source, text)
+  for line in tostring(text or ""):gmatch("[^\n]+") do
+    shown:write(tostring(source), ": ", line, "\n")
+  end
+  shown:flush()
 end
 
 local function serialize(v, depth)
@@ -44,3 +61,5 @@ methods.set = function(store, token, ttl)
   record(tokens, token)
   return set(store, token, ttl)
 end
+
+return M

@@ -10,6 +10,8 @@
 --   cli.cleanup()                                   -- SIGKILL whatever spawn started and still runs
 local cjson = require "cjson.safe"
 local core = require "enkash.core"
+-- Every captured stdout and stderr goes to the suite's secrets scan (tools/scan_secrets.lua).
+local audit = require "helpers.audit"
 
 local M = {}
 
@@ -95,6 +97,8 @@ function M.run(args, env, opts)
   if how == "exit" then r.code = code else r.code, r.signal = -1, code end
   r.ok = ok == true
   M.rmdir(dir)
+  audit.shown("enkash " .. tostring(args[1]) .. " stdout", r.out)
+  audit.shown("enkash " .. tostring(args[1]) .. " stderr", r.err)
   return r
 end
 
@@ -103,7 +107,7 @@ local spawned = {}
 --- Start in the background; returns {pid, out_path, err_path, dir}.
 function M.spawn(args, env, opts)
   local dir = M.tmpdir()
-  local p = { dir = dir, out_path = dir .. "/out", err_path = dir .. "/err" }
+  local p = { dir = dir, out_path = dir .. "/out", err_path = dir .. "/err", verb = args[1] }
   local cmd = "cd " .. quote(opts and opts.cwd or M.root) .. " && (exec " .. command(args, env)
     .. " >" .. quote(p.out_path) .. " 2>" .. quote(p.err_path) .. " </dev/null) & echo $!"
   local h = io.popen(cmd)
@@ -151,10 +155,18 @@ function M.output(p)
   return M.read(p.out_path) or "", M.read(p.err_path) or ""
 end
 
+-- A spawned process's output, into the secrets scan once it is over (cleanup).
+local function audit_spawned(p)
+  local out, err = M.output(p)
+  audit.shown("enkash " .. tostring(p.verb) .. " (spawned) stdout", out)
+  audit.shown("enkash " .. tostring(p.verb) .. " (spawned) stderr", err)
+end
+
 --- SIGKILL every spawned process still running; remove their output directories.
 function M.cleanup()
   for _, p in ipairs(spawned) do
     if M.alive(p.pid) then os.execute("kill -9 " .. tostring(p.pid) .. " 2>/dev/null") end
+    audit_spawned(p)
     M.rmdir(p.dir)
   end
   spawned = {}

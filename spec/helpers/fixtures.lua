@@ -76,6 +76,11 @@ M.secrets = {
   M.creds.client_secret, M.creds.password, M.device.mobileNumber, M.device.deviceImei,
   "sandbox-client-secret", "Sandbox@123",
   "CPNPN9971R", "123456789012", "6000091111", -- PAN, account number, mobile of the examples
+  M.creds.username,
+  -- what spec/leaks_spec.lua's hostile server echoes: token, JWT, OTPs, account numbers, PAN,
+  -- mobile, card (the scan compares in any case and without spaces or dashes)
+  "tokZ9x8Y7w6V5u4T3s2R1q0p", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFrcy1zcGVjIn0.c2lnbmF0dXJlLTQ4MzkyMQ",
+  "483921", "583920", "918273645", "qwert5678y", "9812345670", "4111111111111111",
 }
 
 return M

@@ -2,25 +2,47 @@
 -- @module enkash.cli.progress
 
 local json = require "enkash.json"
+local redact = require "enkash.redact"
 
 local format, rep = string.format, string.rep
 
 local M = {}
 
+--- The masked form of a step's values, as both printers show them: every value masked by
+-- its key (a mobile 96XXXXXX14, an OTP ***, a VKYC link cut to its host), free text by
+-- enkash.redact.text; a value that is not a table is shown as `{value = ...}`.
+-- @param result a step's result
+-- @treturn table|nil
+function M.masked(result)
+  if result == nil then return nil end
+  if type(result) ~= "table" then result = { value = result } end
+  return redact.table(result)
+end
+
+--- An error (an enkash error or the text a step returned) as printed: text, masked.
+-- @param err
+-- @treturn string|nil
+function M.error_text(err)
+  if err == nil or err == false then return nil end
+  return redact.text(tostring(err))
+end
+
+-- The first two plain values of a step's (masked) result, for the human line.
 local function short(result)
   if type(result) ~= "table" then return "" end
+  local shown = M.masked(result)
   local keys = {}
-  for k, v in pairs(result) do
-    if type(v) ~= "table" and k ~= "token" then keys[#keys + 1] = k end
+  for k, v in pairs(shown) do
+    if type(v) ~= "table" then keys[#keys + 1] = k end
   end
-  table.sort(keys)
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
   local out = {}
   for i = 1, math.min(#keys, 2) do
-    local v = tostring(result[keys[i]])
+    local v = tostring(shown[keys[i]])
     if #v > 40 then v = v:sub(1, 37) .. "..." end
-    out[#out + 1] = keys[i] .. "=" .. v
+    out[#out + 1] = tostring(keys[i]) .. "=" .. v
   end
-  return require("enkash.redact").text(table.concat(out, " "))
+  return table.concat(out, " ")
 end
 
 --- A human event printer: `[k/n] name ... status  elapsed  summary`.
@@ -40,7 +62,7 @@ function M.human(out, own_lines)
       if e.replayed then
         out:write(format("[%d/%d] %-22s %s (from the journal)\n", e.k, e.n, e.name, e.status))
       else
-        local what = e.error and tostring(e.error) or short(e.result)
+        local what = M.error_text(e.error) or short(e.result)
         out:write(format(" %-8s %6.1f s  %s\n", e.status, e.elapsed, what))
       end
       out:flush()
@@ -48,14 +70,16 @@ function M.human(out, own_lines)
   end
 end
 
---- A JSON-lines event printer (one object per event; errors as text).
+--- A JSON-lines event printer (one object per event; errors as text). Step values and
+-- errors are masked exactly as the human printer masks them.
 -- @tparam file out
 -- @treturn function on_event
 function M.json(out)
   return function(e)
     local copy = {}
     for k, v in pairs(e) do
-      if k == "error" and v then v = tostring(v) end
+      if k == "error" then v = M.error_text(v) end
+      if k == "result" then v = M.masked(v) end
       copy[k] = v
     end
     out:write(json.encode(copy), "\n")
@@ -74,7 +98,7 @@ function M.summary(summary)
   end
   lines[#lines + 1] = rep("-", 42)
   lines[#lines + 1] = format("run %s: %s", summary.run_id, summary.ok and "ok" or
-    ("FAILED: " .. tostring(summary.error)))
+    ("FAILED: " .. (M.error_text(summary.error) or "?")))
   return table.concat(lines, "\n")
 end
 

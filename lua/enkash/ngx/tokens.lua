@@ -20,6 +20,7 @@
 
 local core = require "enkash.core"
 local errors = require "enkash.errors"
+local redact = require "enkash.redact"
 
 local type, tostring, tonumber, setmetatable, error = type, tostring, tonumber, setmetatable, error
 local format, match, byte, gsub, sub = string.format, string.match, string.byte, string.gsub, string.sub
@@ -109,6 +110,7 @@ function Store:get(margin)
   local exp, _, ver, token = load(self)
   if not exp or exp - ngx.now() <= (margin or 0) then return nil end
   self.seen[running() or self] = ver
+  redact.remember(self, "access_token", token) -- fetched by another worker, perhaps: masked here too
   return token
 end
 
