@@ -76,7 +76,7 @@ bench: deps
 FUZZ_PKGS := clang libclang-rt-14-dev
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := decrypt envelope webhook
+FUZZ_TARGETS := decrypt envelope webhook token url
 FUZZ_BINS := $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 LUA54_CFLAGS = $(shell $(PKG_CONFIG) --cflags lua5.4)

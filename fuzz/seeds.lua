@@ -14,7 +14,11 @@ local cjson = require "cjson"
 local K = "k"
 local rep = string.rep
 
+-- `lua5.4 fuzz/seeds.lua token` writes one target's seeds only (the others' stay as they are).
+local only = arg and arg[1]
+
 local function write(target, name, data)
+  if only and target ~= only then return end
   local dir = root .. "/fuzz/corpus/" .. target
   os.execute("mkdir -p '" .. dir .. "'")
   local f = assert(io.open(dir .. "/seed-" .. name, "wb"))
@@ -113,5 +117,105 @@ write("webhook", "bad_date", (valid:gsub("2024%-01%-31T10:00:00%+05:30", "2024-0
 write("webhook", "wrong_types", '{"amount":"100","checksum":1,"status":true,"txnDate":[],'
   .. '"uniqueTransactionId":{}}')
 for name, data in pairs(tricky) do write("webhook", name, data) end
+
+---------------------------------------------------------------- token
+-- Token endpoint answers: the good ones in both spellings, and every way a token or its
+-- lifetime can be unusable (a header-breaking or oversized token, a lifetime that is not a
+-- finite number of seconds >= 1). Written as literal JSON: the bytes stay the same each run.
+local tok = '"tok-0123456789abcdef"'
+local function answer(fields) return "{" .. fields .. "}" end
+local token_seeds = {
+  good_snake = answer('"access_token":' .. tok .. ',"token_type":"bearer","expires_in":86399'),
+  good_camel = answer('"accessToken":' .. tok .. ',"tokenType":"Bearer","expiresIn":3600'),
+  good_string_ttl = answer('"access_token":' .. tok .. ',"expires_in":"3600"'),
+  good_jwt = answer('"access_token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl","expires_in":60'),
+  both_spellings = answer('"access_token":' .. tok
+    .. ',"accessToken":"other","expires_in":60,"expiresIn":-1'),
+  crlf = answer('"access_token":"tok\\r\\nX-Injected: 1","expires_in":3600'),
+  nul = answer('"access_token":"tok\\u0000tail","expires_in":3600'),
+  space = answer('"access_token":"tok en","expires_in":3600'),
+  tab = answer('"access_token":"tok\\ten","expires_in":3600'),
+  del = answer('"access_token":"tok\\u007f","expires_in":3600'),
+  non_ascii = answer('"access_token":"tok\\u00e9","expires_in":3600'),
+  huge = answer('"access_token":"' .. rep("A", 10240) .. '","expires_in":3600'),
+  longest = answer('"access_token":"' .. rep("B", 4096) .. '","expires_in":3600'),
+  one_too_long = answer('"access_token":"' .. rep("B", 4097) .. '","expires_in":3600'),
+  empty_token = answer('"access_token":"","expires_in":3600'),
+  number = answer('"access_token":12345,"expires_in":3600'),
+  object = answer('"access_token":{"a":1},"expires_in":3600'),
+  null = answer('"access_token":null,"accessToken":' .. tok .. ',"expires_in":3600'),
+  bool = answer('"access_token":true,"expires_in":3600'),
+  missing = answer('"token_type":"bearer","expires_in":3600,"message":"no token today"'),
+  ttl_1e400 = answer('"access_token":' .. tok .. ',"expires_in":1e400'),
+  ttl_tiny = answer('"access_token":' .. tok .. ',"expires_in":1e-9'),
+  ttl_negative = answer('"access_token":' .. tok .. ',"expires_in":-5'),
+  ttl_zero = answer('"access_token":' .. tok .. ',"expires_in":0'),
+  ttl_text = answer('"access_token":' .. tok .. ',"expires_in":"x"'),
+  ttl_hex = answer('"access_token":' .. tok .. ',"expires_in":"0x10"'),
+  ttl_missing = answer('"access_token":' .. tok),
+  ttl_year = answer('"access_token":' .. tok .. ',"expires_in":31536000'),
+  odd_type = answer('"access_token":' .. tok .. ',"token_type":"be arer\\r\\n","expires_in":60'),
+  array = '["access_token","tok"]',
+  string_doc = '"tok-0123456789abcdef"',
+  form = "access_token=tok&expires_in=3600",
+}
+for name, data in pairs(token_seeds) do write("token", name, data) end
+for name, data in pairs(tricky) do write("token", name, data) end
+
+---------------------------------------------------------------- url
+-- URLs for the URL policy (enkash.url_policy): the ways a host hides behind userinfo, the forms
+-- of loopback libcurl normalises, IPv6, ports, encodings, control bytes. Each is also fuzzed
+-- as the rest of an http:// and an https:// URL, a proxy and a routes path.
+local url_seeds = {
+  headline = "http://localhost:80@evil.example",
+  user_at_loopback = "http://127.0.0.1@evil.example",
+  user_pass = "https://user:pw@api.example.com/v1",
+  empty_user = "http://@127.0.0.1",
+  encoded_at_user = "http://a%40b@127.0.0.1",
+  encoded_at_host = "http://evil%40127.0.0.1",
+  backslash_user = "http://evil.example\\@127.0.0.1",
+  fragment_at = "http://evil.example#@127.0.0.1",
+  query_at = "http://evil.example?@127.0.0.1",
+  login_options = "http://localhost;auth=x@evil.example",
+  short_ipv4 = "http://127.1",
+  hex_ipv4 = "http://0x7f.1:8780",
+  octal_ipv4 = "http://0177.0.0.1",
+  decimal_ipv4 = "http://2130706433/api",
+  encoded_ipv4 = "http://%31%32%37.0.0.1",
+  trailing_dot = "http://localhost./",
+  trailing_dot_ip = "http://127.0.0.1.",
+  any_address = "http://0.0.0.0:8780",
+  encoded_name = "http://%6cocalhost:8780",
+  upper = "HTTP://LOCALHOST:8780",
+  sub_localhost = "http://foo.localhost",
+  ipv6 = "http://[::1]:8780/x",
+  ipv6_long = "http://[0:0:0:0:0:0:0:1]",
+  ipv6_mapped = "http://[::ffff:127.0.0.1]",
+  ipv6_zone = "http://[fe80::1%25eth0]:80",
+  ipv6_unbracketed = "http://::1",
+  port_zero = "http://127.0.0.1:0",
+  port_big = "http://127.0.0.1:65536",
+  port_leading_zero = "http://127.0.0.1:080",
+  port_empty = "http://127.0.0.1:",
+  crlf = "http://127.0.0.1\r\nHost: evil.example",
+  nul = "http://127.0.0.1\0.evil.example",
+  space = "http://127.0.0.1 /x",
+  non_ascii = "http://\226\147\155ocalhost",
+  no_slashes = "http:127.0.0.1",
+  three_slashes = "http:///127.0.0.1",
+  no_scheme = "127.0.0.1:8780",
+  ftp = "ftp://127.0.0.1",
+  https_remote = "https://pay-en-uat.enkash.in",
+  proxy_plain = "proxy.example:3128",
+  proxy_socks = "socks5h://user:pw@127.0.0.1:1080",
+  path = "/api/v1/partner/device-bind/generate",
+  path_at = "@evil.example/x",
+  path_double = "//evil.example/x",
+  host_only = "127.0.0.1:8780",
+  host_user = "u:p@localhost",
+}
+for name, data in pairs(url_seeds) do write("url", name, data) end
+write("url", "empty", "")
+write("url", "long", "https://api.example.com/" .. rep("a", 5000))
 
 print("fuzz seeds written under " .. root .. "/fuzz/corpus/")

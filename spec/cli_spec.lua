@@ -1,9 +1,13 @@
 -- bin/enkash from a clean environment: no LUA_PATH needed, help text, the demo end to end.
+-- Every output goes to the suite-wide secrets scan (helpers.audit).
+local audit = require "helpers.audit"
+
 local function run(cmd, dir)
   local p = io.popen("cd " .. (dir or ".") .. " && env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
     .. cmd .. " 2>&1")
   local out = p:read("*a")
   local ok, _, code = p:close()
+  audit.shown("bin/enkash output", out)
   return ok, out, code
 end
 

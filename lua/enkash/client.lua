@@ -13,9 +13,10 @@ local log = require "enkash.log"
 local onboarding = require "enkash.onboarding"
 local pipeline = require "enkash.pipeline"
 local reconcile = require "enkash.reconcile"
+local redact = require "enkash.redact"
 local retry = require "enkash.retry"
 
-local setmetatable, type, tostring, pairs = setmetatable, type, tostring, pairs
+local setmetatable, type, tostring, pcall = setmetatable, type, tostring, pcall
 local monotime = core.monotime
 
 local M = {}
@@ -67,6 +68,7 @@ end
 function M.new(user_config)
   local cfg, err = config.resolve(user_config)
   if not cfg then return nil, err end
+  redact.remember_config(cfg) -- masked in every message from now on, in any case and spacing
   local transport = cfg.transport
   -- Inside nginx the cosocket transport, never a blocking libcurl call; curl elsewhere.
   if transport == nil then transport = require("enkash.transport.ngx").inside_nginx() and "ngx" or "curl" end
@@ -75,7 +77,14 @@ function M.new(user_config)
     if not make then
       return nil, errors.new("validation", "config: unknown transport " .. transport, { field = "transport" })
     end
-    transport = make(cfg)
+    -- A constructor that raises (the C core on an option it cannot take) is a config error,
+    -- not a crash of the caller.
+    local ok, made = pcall(make, cfg)
+    if not ok then
+      return nil, errors.new("validation", "config: transport " .. transport .. " could not be made: "
+        .. tostring(made), { field = "transport" })
+    end
+    transport = made
   end
   local tokens
   tokens, err = token_store(cfg)
@@ -136,7 +145,12 @@ function Client:access_token()
   })
   if not got then return nil, err end
   self.token_type = got.token_type
-  return self.tokens:get(0)
+  token = self.tokens:get(0)
+  -- never `nil, nil`: a token whose lifetime ran out while it was being stored
+  if not token then
+    return nil, errors.new("auth", "the new access token expired at once", { endpoint = "auth.token" })
+  end
+  return token
 end
 
 --- The cached access token's info, fetching a token first when there is none.
@@ -157,12 +171,19 @@ end
 -- `response.reference` or `err.reference`) and are reconciled, never blindly repeated.
 -- @tparam string name row name, e.g. "device.status"
 -- @tparam[opt] table params the documented fields
--- @tparam[opt] table opts per-call options: timeout, retries
+-- @tparam[opt] table opts per-call options: timeout and deadline (seconds), retries,
+-- lookup_first (enkash.config.call_options checks them; anything else is refused)
 -- @return payload the decoded envelope payload
 -- @treturn table response {status, headers, request_id, body, reference}, or the error
 function Client:call(name, params, opts)
   local row = catalogue.resolve(name, self.config.routes)
   if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
+  -- Options are checked before anything else, so a bad one never half-runs a call.
+  local o, opts_err = config.call_options(opts)
+  if not o then
+    opts_err.endpoint = name
+    return nil, opts_err
+  end
   -- A transport that can tell a call is impossible now (ngx: an nginx phase without
   -- cosockets) says so before anything is sent, reconciled or slept on.
   if self.transport.check then
@@ -172,9 +193,8 @@ function Client:call(name, params, opts)
       return nil, why
     end
   end
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
   params = params or {}
+  redact.hold(o, params) -- its OTP or MFA code is masked in its errors, for as long as `o` lives
   local ref
   if row.money and type(params) == "table" then params, ref = reconcile.with_reference(row, params) end
   local req, err = pipeline.build(row, params, self.config)

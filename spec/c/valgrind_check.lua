@@ -125,6 +125,27 @@ do
   raises(function() core.sleep(0 / 0) end, "sleep(nan)")
 end
 
+---------------------------------------------------------------- url parse
+do
+  local p = core.url_parse("http://localhost:80@evil.example:8080/p?q#f")
+  check(p and p.host == "evil.example" and p.user == "localhost" and p.password == "80"
+    and p.port == 8080 and p.path == "/p" and p.query == "q" and p.fragment == "f", "url_parse parts")
+  p = core.url_parse("http://0x7f.1")
+  check(p and p.host == "127.0.0.1" and p.addr == "\127\0\0\1" and p.port == 80, "url_parse ipv4 addr")
+  p = core.url_parse("https://[::1%25lo]:8443/")
+  check(p and p.zoneid == "lo" and #p.addr == 16 and p.port == 8443, "url_parse ipv6 zone")
+  for _, bad in ipairs({ "http://", "http://127.0.0.1:65536", "http://[::1", "http://a b", "mailto:x", "" }) do
+    local v, why = core.url_parse(bad)
+    check(v == nil and type(why) == "string", "url_parse refuses " .. bad)
+  end
+  local v, why = core.url_parse("http://127.0.0.1\0@evil")
+  check(v == nil and why == "URL contains a NUL byte", "url_parse NUL")
+  check(core.url_parse("https://h/" .. string.rep("a", 100000)) ~= nil, "url_parse long path")
+  raises(function() core.url_parse() end, "url_parse()")
+  raises(function() core.url_parse({}) end, "url_parse({})")
+  for _ = 1, 200 do core.url_parse("http://u:p@127.1:8780/x?y#z") end
+end
+
 ---------------------------------------------------------------- token store
 do
   local ts = core.token_store()
@@ -170,6 +191,12 @@ do
     h:request { url = "http://127.0.0.1:1/", headers = { ["X-A"] = "ok", ["X-B"] = "a\nb" } }
   end, "bad header value")
   raises(function() h:request { url = "http://127.0.0.1:1/", timeout = -1 } end, "timeout=-1")
+  -- request headers libcurl would call "Out of memory": refused before sending (nothing counted)
+  res, kind, msg = h:request { url = "http://127.0.0.1:1/", headers = { Authorization = string.rep("t", 70000) } }
+  check(res == nil and kind == "validation" and msg == "request URL and headers larger than 65536 bytes",
+    "request head cap")
+  raises(function() core.http { ca_file = "a", max_header_bytes = 65537 } end, "http{max_header_bytes}")
+  raises(function() core.http { proxy = "b", max_header_lines = 0 / 0 } end, "http{max_header_lines=nan}")
   check(h:stats().requests == 2, "stats.requests")
   check(tostring(h):find("^enkash%.http"), "tostring")
   h:close()
@@ -200,11 +227,14 @@ do
   raises(function() m:add { url = "http://127.0.0.1:1/", body = {} } end, "add body={}")
   raises(function() m:wait(-1) end, "wait(-1)")
   check(m:pending() == 2, "pending after raising adds")
+  local big = m:add { url = "http://127.0.0.1:1/", body = "x", headers = { Authorization = string.rep("t", 70000) } }
   local kinds = {}
   while m:pending() > 0 do
     for _, c in ipairs(m:wait(5)) do kinds[c.id] = c.kind end
   end
   check(kinds[a] == "connect" and kinds[b] == "transport", "multi failure kinds")
+  check(kinds[big] == "validation", "multi request head cap")
+  raises(function() core.multi { ca_file = "a", max_header_lines = 10001 } end, "multi{max_header_lines}")
   check(#m:wait(0) == 0 and #m:wait() == 0, "wait with nothing pending")
   check(m:stats().requests == 2, "multi stats.requests")
   check(tostring(m):find("^enkash%.multi"), "multi tostring")
@@ -252,6 +282,17 @@ local function with_nginx(fn)
     have_lua and "location = /echo { client_body_buffer_size 1m; content_by_lua_block {" ..
       " ngx.req.read_body() ngx.print(ngx.req.get_body_data() or '') } }" or "",
     have_lua and "location = /reset { content_by_lua_block { ngx.req.read_body() ngx.exit(444) } }" or "",
+    -- hostile heads (raw): ?n= header lines, a header of ?big= bytes, ?t= trailer lines,
+    -- repeated and folded headers
+    have_lua and ("location = /hostile { content_by_lua_block { local a = ngx.req.get_uri_args()" ..
+      " local s = ngx.req.socket(true) local n, big, t = tonumber(a.n) or 0, tonumber(a.big) or 0, tonumber(a.t)" ..
+      " local h = {'HTTP/1.1 200 OK\\r\\nConnection: close\\r\\nX-Fold: a\\r\\n b\\r\\n'}" ..
+      " for i = 1, n do h[#h + 1] = 'X-R: ' .. i .. '\\r\\n' end" ..
+      " if big > 0 then h[#h + 1] = 'X-Big: ' .. ('a'):rep(big) .. '\\r\\n' end" ..
+      " if t then h[#h + 1] = 'Transfer-Encoding: chunked\\r\\n\\r\\n2\\r\\nok\\r\\n0\\r\\n'" ..
+      " .. ('X-T: v\\r\\n'):rep(t) .. '\\r\\n'" ..
+      " else h[#h + 1] = 'Content-Length: 2\\r\\n\\r\\nok' end" ..
+      " s:send(table.concat(h)) ngx.exit(444) } }") or "",
     "} }",
   }
   local cf = assert(io.open(dir .. "/nginx.conf", "w"))
@@ -286,6 +327,25 @@ with_nginx(function(url, tls_url, cert, have_lua)
     assert(h:request { url = url .. "/hello" })
     res, kind = h:request { method = "POST", url = url .. "/reset", body = "once" } -- reused conn
     check(res == nil and kind == "transport", "no hidden re-send")
+    -- the header caps: our callback's, libcurl's own line limit mapped, trailers; the joins
+    res = assert(h:request { url = url .. "/hostile?n=150" })
+    check(res.headers["x-fold"] == "a b" and select(2, res.headers["x-r"]:gsub(", ", "")) == 149, "joined heads")
+    res, kind, msg = h:request { url = url .. "/hostile?n=300" }
+    check(res == nil and kind == "transport" and msg == "more than 200 response header lines", "header lines cap")
+    res, kind, msg = h:request { url = url .. "/hostile?big=70000" }
+    check(res == nil and kind == "transport" and msg == "response headers larger than 65536 bytes", "header bytes cap")
+    res, kind, msg = h:request { url = url .. "/hostile?big=200000" }
+    check(res == nil and kind == "transport" and msg == "response headers larger than 65536 bytes",
+      "libcurl line cap mapped")
+    res, kind, msg = h:request { url = url .. "/hostile?t=1000" }
+    check(res == nil and kind == "transport" and msg == "more than 200 response header lines", "trailer lines cap")
+    res = assert(h:request { url = url .. "/hostile?t=10" })
+    check(res.body == "ok" and res.headers["x-t"] == "v, v, v, v, v, v, v, v, v, v", "trailers joined")
+    local mh = core.multi { max_header_lines = 10 }
+    mh:add { url = url .. "/hostile?n=20" }
+    local mc = mh:wait(5)[1]
+    check(mc.message == "more than 10 response header lines", "multi header lines cap")
+    mh:close()
   end
   h:close()
   -- multi: parallel successes and failures, reuse, no silent resend, close in flight

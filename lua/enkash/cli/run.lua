@@ -129,7 +129,7 @@ local function bulk(rb, client, store, o, say, runs_dir)
           if st.status == "failed" then failed_step = st.name end
         end
         field = type(e) == "table" and e.field or ""
-        message = tostring(e)
+        message = progress.error_text(e) or "" -- masked as the run's own output is
       end
       out:write(csv.line({ line or "", s and s.run_id or "", (r.ok and s.ok) and "ok" or "failed",
                            failed_step, field, message }), "\n")
@@ -173,7 +173,13 @@ function M.run(args)
   local runs_dir = o["runs-dir"] or os.getenv("ENKASH_RUNS_DIR") or ".enkash/runs"
   -- A dry run leaves no journal behind: there is nothing to resume.
   local store = o["dry-run"] and store_lib.memory() or store_lib.file(runs_dir)
-  local client, stop = session.open(o, say)
+  -- A dry run sends nothing: no host, no credentials, whatever ENKASH_* variables are set.
+  local client, stop
+  if o["dry-run"] then
+    client, stop = require("enkash.transport.dry_run").client(say, { sandbox_opts = session.sandbox_opts })
+  else
+    client, stop = session.open(o, say)
+  end
   if not client then return fail(stop) end
 
   local code
@@ -190,7 +196,7 @@ function M.run(args)
     -- has no table to show: its reason goes to stderr, in --json mode too.
     local refused = not summary.ok and #summary.steps == 0
     if refused then
-      fail(tostring(summary.error))
+      fail(progress.error_text(summary.error) or "?")
     elseif not o.json then
       say("\n" .. progress.summary(summary))
     end
