@@ -105,6 +105,30 @@ describe("enkash call, encrypt, decrypt", function()
     assert.matches("unknown endpoint", out3)
   end)
 
+  -- Every verb answers hostile arguments with a message and a non-zero status: never a Lua
+  -- error with its traceback, never a hang (each runs under `timeout`).
+  it("answers hostile arguments of every verb with a usage or validation message", function()
+    local cases = {
+      "nope", "--nope", "call", "call nope", "call device.status --json '{'", "call device.status --json '[1]'",
+      "call device.status --json null", "call device.status --json '{\"deviceId\":{}}' --dry-run",
+      "call device.status --timeout nan", "call device.status --env mars", "call --json", "run",
+      "run /nonexistent.lua", "run examples/onboarding.lua --input /nonexistent --dry-run",
+      "run examples/onboarding.lua --resume", "run examples/onboarding.lua --resume '../x' --dry-run",
+      "run examples/onboarding.lua --csv /nonexistent --dry-run", "run examples/onboarding.lua --concurrency -1",
+      "run examples/onboarding.lua --concurrency x", "sandbox --port x", "sandbox --port 99999",
+      "sandbox --dialect nope", "sandbox --bind-delay nan", "encrypt extra", "decrypt extra",
+      "call device.status --json " .. ("'" .. string.rep("A", 5000) .. "'"),
+    }
+    for _, args in ipairs(cases) do
+      local ok, out = run("ENKASH_CLIENT_SECRET= timeout 20 lua5.4 bin/enkash " .. args .. " </dev/null")
+      assert.is_falsy(ok, args .. ": " .. out)
+      assert.is_nil(out:find("stack traceback", 1, true), args .. ": " .. out)
+      assert.is_nil(out:find("lua5.4:", 1, true), args .. ": " .. out)
+      assert.truthy(out:find("%S"), args .. ": no message")
+    end
+    print(("\n  CLI: %d hostile argument sets"):format(#cases))
+  end)
+
   -- A dry run needs no host and reads no credentials: real ones in the environment (with or
   -- without ENKASH_ENV) neither stop it nor show in its output.
   for _, with_env in ipairs({ "", "ENKASH_ENV=uat ", "ENKASH_ENV=production " }) do
