@@ -23,7 +23,7 @@ rb:step("bind device", function(ctx)
 end)
 
 -- Branch on state: the partner records the user's T&C acceptance before a wallet is made
--- (RBI co-branding guidelines, REFERENCE.md §5.3); without it the run stops here.
+-- (RBI co-branding guidelines, docs/enkash-api.md §5.3); without it the run stops here.
 rb:step("T&C gate", function(ctx)
   if ctx.input.tnc_accepted ~= true then
     return nil, "the user has not accepted the wallet T&C (input.tnc_accepted)"

@@ -1,5 +1,5 @@
 -- One case per catalogue endpoint, against a recording server on 127.0.0.1: the portal's
--- request example (REFERENCE.md), given as params, goes out with exactly those fields and
+-- request example (docs/enkash-api.md), given as params, goes out with exactly those fields and
 -- JSON types, to the documented method and path, with the documented headers. Endpoints
 -- without a documented example use the fields the catalogue assumes.
 local enkash = require "enkash"

@@ -15,7 +15,7 @@ local fx = require "helpers.fixtures"
 
 local concat = table.concat
 
--- The rows whose page shows a request example (REFERENCE.md §4). wallet.transaction has
+-- The rows whose page shows a request example (docs/enkash-api.md §4). wallet.transaction has
 -- none: the card page's example is a schema skeleton cut off in the stored copy.
 local WITH_EXAMPLE = {
   "device.status", "wallet.create", "wallet.update", "wallet.details", "wallet.top_up",

@@ -32,3 +32,28 @@ describe("README", function()
     assert.truthy(text:find("[8/8] KYC full", 1, true))
   end)
 end)
+
+describe("docs/enkash-api.md", function()
+  -- Every file of the project cites its evidence there, never outside the repository.
+  local doc = assert(io.open("docs/enkash-api.md")):read("*a")
+  local sections = {}
+  for n in doc:gmatch("\n##+ ([%d.]*%d)%.? ") do sections[n] = true end
+
+  it("has every section the code, examples and README cite", function()
+    local p = io.popen("grep -rhoE 'enkash-api\\.md §[0-9.]*[0-9]' lua examples README.md spec bin")
+    local cited = 0
+    for ref in p:read("*a"):gmatch("§([%d.]*%d)") do
+      cited = cited + 1
+      assert.truthy(sections[ref], "docs/enkash-api.md has no section " .. ref)
+    end
+    p:close()
+    assert.is_true(cited > 20)
+  end)
+
+  it("is the only evidence cited: nothing points outside the repository", function()
+    local p = io.popen("grep -rlE '\\.\\./shared|REFERENCE\\.md|DESIGN\\.md' lua examples README.md bin tools csrc")
+    local out = p:read("*a")
+    p:close()
+    assert.equals("", out)
+  end)
+end)

@@ -5,7 +5,7 @@
 -- @module enkash.assumptions
 
 return {
-  --- Hosts per environment. Only UAT is documented (REFERENCE.md §2). No production Wallet
+  --- Hosts per environment. Only UAT is documented (docs/enkash-api.md §2). No production Wallet
   -- host is documented, so production has none: sending live credentials to a guessed host
   -- would be worse than an error. Config: base_url, auth_url.
   envs = {
@@ -43,7 +43,7 @@ return {
   --- Response size cap for one HTTP response. Config: max_response_bytes.
   max_response_bytes = 8 * 1024 * 1024,
 
-  --- Reconciliation of money-moving calls (DESIGN.md). Enkash documents no Wallet status
+  --- Reconciliation of money-moving calls (README, "Money-moving calls"). Enkash documents no Wallet status
   -- values or error texts, so these are the readings enkash applies to the status endpoints'
   -- answers. Config: reconcile_delay, status_words, error_patterns, max_sends,
   -- pending_interval, pending_wait.
@@ -57,7 +57,7 @@ return {
   -- the sets it names. `transaction`: the card product's Get Transaction Details shows
   -- "CREATED" (https://docs.enkash.com/api-13551023), Payouts PENDING / PROCESSING / REJECTED
   -- (https://docs.enkash.com/folder-1769255); the rest are the usual words of payment APIs.
-  -- `settlement`: the documented settlement enum (REFERENCE.md §4.17): every value but a
+  -- `settlement`: the documented settlement enum (docs/enkash-api.md §4.17): every value but a
   -- refund says the debit happened; PENDING_WITH_BANK ("refund is not yet success") may still
   -- turn into a refund, REFUND gave the money back.
   status_words = {

@@ -1,4 +1,4 @@
---- The access token: fetched as documented (REFERENCE.md §4.3), cached in the C token store.
+--- The access token: fetched as documented (docs/enkash-api.md §4.3), cached in the C token store.
 -- POST form-encoded to the auth URL with `Authorization: Basic base64(clientId:clientSecret)`
 -- and username, password, grant_type=password, clientId. Bad credentials are never retried:
 -- Enkash locks an account after 3 failures.

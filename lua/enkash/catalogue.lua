@@ -71,7 +71,7 @@ local function enum(name, values, extra)
   return f
 end
 
--- The ten documented device fields, shared by generate and status (seed-device-binding-status.txt).
+-- The ten documented device fields, shared by generate and status (docs/enkash-api.md §4.2).
 local device_fields = {
   req(str("deviceId")), req(str("appVersion")), req(str("osVersion")), req(str("model")),
   req(str("manufracture")), -- sic, as documented
@@ -95,7 +95,7 @@ local SETTLEMENT_MATCH = { "merchantUniqueTxnId", "uniqueTransactionId" }
 M.rows = {
   {
     name = "auth.token", method = "POST", host = "auth", path = "", form = true, documented = true,
-    source = "REFERENCE.md §4.3, https://docs.enkash.com/api-19199701",
+    source = "docs/enkash-api.md §4.3, https://docs.enkash.com/api-19199701",
   },
   -- Device Binding
   {
@@ -104,7 +104,7 @@ M.rows = {
     fields = device_fields, documented = false,
     assumption = "only the navigation entry of Generate Device Binding exists; the path follows "
       .. "its documented sibling /api/v1/partner/device-bind/status, the body reuses its fields",
-    source = "REFERENCE.md §4.1, https://docs.enkash.com/api-27571417",
+    source = "docs/enkash-api.md §4.1, https://docs.enkash.com/api-27571417",
   },
   {
     name = "device.status", method = "POST", host = "api", path = "/api/v1/partner/device-bind/status",
@@ -114,7 +114,7 @@ M.rows = {
       model = "Pixel 7", manufracture = "Google", platform = "android", simProvider = "airtel",
       mobileNumber = "9674603714", deviceIp = "192.168.1.10", deviceImei = "356789123456789",
     },
-    source = "seed-device-binding-status.txt, https://docs.enkash.com/api-27571417",
+    source = "docs/enkash-api.md §4.2, https://docs.enkash.com/api-27571417",
   },
   -- Wallet Setup
   {
@@ -141,7 +141,7 @@ M.rows = {
     documented = false,
     assumption = "the V3+ Create Wallet page was not stored; path and body are the V2 "
       .. "\"Create Wallet (with Full Details)\" page's",
-    source = "REFERENCE.md §4.4, https://docs.enkash.com/api-19199846",
+    source = "docs/enkash-api.md §4.4, https://docs.enkash.com/api-19199846",
   },
   {
     name = "wallet.update", method = "PATCH", host = "api", path = P,
@@ -153,7 +153,7 @@ M.rows = {
     documented = true,
     assumption = "the example shows only the three ids; the profile fields are the ones the "
       .. "description names (name, email, mobile), spelt as in Create Wallet",
-    source = "REFERENCE.md §4.5, https://docs.enkash.com/api-19655127",
+    source = "docs/enkash-api.md §4.5, https://docs.enkash.com/api-19655127",
   },
   {
     name = "wallet.vkyc_link", method = "GET", host = "api", path = P .. "/vkyc/link",
@@ -161,14 +161,14 @@ M.rows = {
     documented = false,
     assumption = "method and path are documented, the query parameter names are cut off: "
       .. "enKashCardId and cardAccountId, as in every other wallet call",
-    source = "REFERENCE.md §4.6, https://docs.enkash.com/api-19202037",
+    source = "docs/enkash-api.md §4.6, https://docs.enkash.com/api-19202037",
   },
   {
     name = "wallet.vkyc_status", method = "GET", host = "api", path = P .. "/vkyc/status",
     fields = { card(), account() }, idempotent = true,
     documented = false,
     assumption = "only the navigation entry (GET) exists; the path is the link's sibling",
-    source = "REFERENCE.md §4.7",
+    source = "docs/enkash-api.md §4.7",
   },
   {
     name = "wallet.details", method = "POST", host = "api", path = P .. "/wallet-details",
@@ -176,7 +176,7 @@ M.rows = {
     example = { cardAccountId = "CAC7975", companyId = "CEKQ08TRRG", enKashCardId = "EKCWLUAADN",
                 clientReferenceId = "CLI5736JK" },
     documented = true, idempotent = true,
-    source = "REFERENCE.md §4.14, https://docs.enkash.com/api-19200344",
+    source = "docs/enkash-api.md §4.14, https://docs.enkash.com/api-19200344",
   },
   {
     name = "wallet.balance", method = "POST", host = "api", path = P .. "/card-balance",
@@ -184,7 +184,7 @@ M.rows = {
     documented = false,
     assumption = "only the navigation entry exists; the path is the one a third-party client "
       .. "uses (weak evidence), the body the wallet's three ids",
-    source = "REFERENCE.md §4.13, §8",
+    source = "docs/enkash-api.md §4.13, §8",
   },
   -- Wallet Management
   {
@@ -201,7 +201,7 @@ M.rows = {
     documented = false,
     assumption = "only the navigation entry exists (old name Load Money Topup); the body follows "
       .. "Wallet Top-Up's conventions: the wallet's ids, amount, uniqueReferenceNumber",
-    source = "REFERENCE.md §4.8",
+    source = "docs/enkash-api.md §4.8",
   },
   {
     name = "wallet.top_up", method = "POST", host = "api", path = P .. "/balance",
@@ -223,7 +223,7 @@ M.rows = {
       pgReferenceNumber = "uniqueReferenceNumber",
     }, match = LOAD_MATCH, words = "transaction", amount = "amount" },
     documented = true,
-    source = "REFERENCE.md §4.9, https://docs.enkash.com/api-19838579",
+    source = "docs/enkash-api.md §4.9, https://docs.enkash.com/api-19838579",
   },
   {
     name = "wallet.check_load_limit", method = "POST", host = "api",
@@ -231,14 +231,14 @@ M.rows = {
     fields = { card(), req(account()), amount("amountToLoad", "string") },
     example = { enKashCardId = "EKCWLUAADN", cardAccountId = "CAC7975", amountToLoad = "100" },
     documented = true, idempotent = true,
-    source = "REFERENCE.md §4.10, https://docs.enkash.com/api-24477800",
+    source = "docs/enkash-api.md §4.10, https://docs.enkash.com/api-24477800",
   },
   {
     name = "wallet.send_otp", method = "POST", host = "api", path = P .. "/otp",
     fields = { req(enum("cardOtpAction", { "TRANSACTION_OTP" })), req(account()), card() },
     example = { cardOtpAction = "TRANSACTION_OTP", cardAccountId = "CAC7975", enKashCardId = "EKCBEFFEC1" },
     documented = true,
-    source = "REFERENCE.md §4.11, https://docs.enkash.com/api-19201679",
+    source = "docs/enkash-api.md §4.11, https://docs.enkash.com/api-19201679",
   },
   {
     name = "wallet.transaction", method = "POST", host = "api", path = P .. "/transaction/all",
@@ -254,7 +254,7 @@ M.rows = {
     idempotent = true, documented = false,
     assumption = "the wallet page was not stored; path and body are the Prepaid Card "
       .. "Get Transaction Details page's (same platform, same base path)",
-    source = "REFERENCE.md §4.12, https://docs.enkash.com/api-13551023",
+    source = "docs/enkash-api.md §4.12, https://docs.enkash.com/api-13551023",
   },
   -- Fund Transfers
   {
@@ -267,7 +267,7 @@ M.rows = {
     documented = false,
     assumption = "only the navigation entry exists; the body holds the wallet's ids and the "
       .. "bank details an IMPS transfer needs",
-    source = "REFERENCE.md §4.15",
+    source = "docs/enkash-api.md §4.15",
   },
   {
     name = "transfers.search_beneficiaries", method = "POST", host = "api",
@@ -275,7 +275,7 @@ M.rows = {
     fields = { req(company()), req(account()), card(), str("beneficiaryName"), str("beneficiaryId") },
     idempotent = true, documented = false,
     assumption = "only the navigation entry exists",
-    source = "REFERENCE.md §4.15",
+    source = "docs/enkash-api.md §4.15",
   },
   {
     name = "transfers.imps", method = "POST", host = "api", path = P .. "/fund-transfer",
@@ -289,7 +289,7 @@ M.rows = {
     documented = false,
     assumption = "only the navigation entry exists (old name Fund Transfer); the reference is "
       .. "uniqueTransactionId, as on the merchant debit",
-    source = "REFERENCE.md §4.15",
+    source = "docs/enkash-api.md §4.15",
   },
   {
     name = "transfers.wallet_to_wallet", method = "POST", host = "api", path = P .. "/wallet-transfer",
@@ -302,14 +302,14 @@ M.rows = {
                match = TRANSFER_MATCH, words = "transaction", amount = "amount" },
     documented = false,
     assumption = "only the navigation entry exists",
-    source = "REFERENCE.md §4.15",
+    source = "docs/enkash-api.md §4.15",
   },
   {
     name = "transfers.status", method = "GET", host = "api", path = P .. "/fund-transfer/status",
     fields = { req(ref("uniqueTransactionId")) },
     idempotent = true, documented = false,
     assumption = "only the navigation entry exists (old name Enquire Fund Transfer Status, GET)",
-    source = "REFERENCE.md §4.15",
+    source = "docs/enkash-api.md §4.15",
   },
   -- Merchant Payments
   {
@@ -338,21 +338,21 @@ M.rows = {
                params = { merchantUniqueTxnId = "uniqueTransactionId" },
                match = SETTLEMENT_MATCH, words = "settlement", amount = "amount" },
     documented = true,
-    source = "REFERENCE.md §4.16, https://docs.enkash.com/api-20879440",
+    source = "docs/enkash-api.md §4.16, https://docs.enkash.com/api-20879440",
   },
   {
     name = "merchant.settlement_status", method = "GET", host = "api", path = P .. "/settlement-status",
     fields = { req(ref("merchantUniqueTxnId")) },
     example = { merchantUniqueTxnId = "FAYDA_TXN_1234" }, -- the curl sample's query string
     idempotent = true, documented = true,
-    source = "REFERENCE.md §4.17, https://docs.enkash.com/api-24040936",
+    source = "docs/enkash-api.md §4.17, https://docs.enkash.com/api-24040936",
   },
 }
 
 --- Money fields of responses, at any depth: each also comes back as integer paise,
 -- `<name>_paise`, read from the JSON text (enkash.amounts). `amount` and `otbBalance`: the
 -- Rewards credit example (https://docs.enkash.com/doc-1039425) and the card pages; the
--- webhook template's amounts (REFERENCE.md §4.19); `amountToLoad`, `amountFrom`/`amountTo`:
+-- webhook template's amounts (docs/enkash-api.md §4.19); `amountToLoad`, `amountFrom`/`amountTo`:
 -- request fields Enkash may echo; `principalAmount`, `balance`: a card webhook (§8);
 -- `remainingLimit`, `availableBalance`: assumed names of limit and balance answers.
 M.response_money = {

@@ -73,7 +73,7 @@ end
 
 
 
--- Defaults that are policy, not assumptions (DESIGN.md: backoff from 0.5 s, capped at 5 s).
+-- Defaults that are policy, not assumptions (backoff from 0.5 s, capped at 5 s).
 local policy = { retries = 2, retry_base = 0.5, retry_cap = 5, retry_after_max = 30 }
 
 local function bad(msg, field)
@@ -275,7 +275,7 @@ local function check_routes(routes)
   return true
 end
 
--- The interface every transport implements (DESIGN.md): request, sleep, close.
+-- The interface every transport implements (README, option `transport`): request, sleep, close.
 local transport_names = { curl = true, sandbox = true, ngx = true }
 local function transport(v)
   local why = '"curl", "sandbox", "ngx" or a table with request, sleep and close functions'

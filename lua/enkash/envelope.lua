@@ -3,7 +3,7 @@
 -- the shapes of `M.envelopes` (success: code 0 and a payload; failure: another code and a
 -- message, often repeated as a string payload), as pages or lists of records (`M.pages`), or,
 -- on HTTP errors, as error bodies (`M.error_text`); any of them possibly wrapped in the
--- encrypted `{"request": ...}` envelope (REFERENCE.md §5.1). Every money field of a response
+-- encrypted `{"request": ...}` envelope (docs/enkash-api.md §5.1). Every money field of a response
 -- also comes back as integer `<name>_paise` (enkash.amounts, catalogue.response_money).
 -- @module enkash.envelope
 
@@ -24,7 +24,7 @@ local M = {}
 
 --- The envelopes, tried in order: which key holds the code and which the message.
 M.envelopes = {
-  -- Wallet pages (seed-device-binding-status.txt), card and Petty Cash pages on the same base
+  -- Wallet pages (docs/enkash-api.md §4.2), card and Petty Cash pages on the same base
   -- path (https://docs.enkash.com/api-8990349, https://docs.enkash.com/api-24480520); failure
   -- is HTTP 200 with response_code 1 and the message as a string payload
   -- (https://docs.enkash.com/doc-650021); Payouts codes 403/409/412/422

@@ -10,11 +10,14 @@ local concat = table.concat
 
 local M = {}
 
---- The error kinds, as DESIGN.md lists them.
+--- The error kinds, as the README's Errors table lists them.
 M.kinds = {
   validation = true, transport = true, connect = true, timeout = true, tls = true,
   http = true, api = true, crypto = true, auth = true, unknown_outcome = true,
 }
+
+-- The fields of an error that may hold text from outside.
+local FREE_TEXT = { "field", "status" }
 
 local Error = {}
 Error.__index = Error
@@ -52,8 +55,11 @@ function M.new(kind, message, fields)
   if type(fields) == "table" then
     for k, v in pairs(fields) do e[k] = v end
   end
-  -- A field label can come from the caller (an unknown key): masked like the message.
-  if type(e.field) == "string" then e.field = redact.text(e.field) end
+  -- Text that came from outside (a caller's unknown key, a server's status word) is masked
+  -- like the message.
+  for _, k in ipairs(FREE_TEXT) do
+    if type(e[k]) == "string" then e[k] = redact.text(e[k]) end
+  end
   return setmetatable(e, Error)
 end
 

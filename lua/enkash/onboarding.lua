@@ -1,6 +1,6 @@
 --- The portal's two gating guides as code: T&C Acceptance Flow and KYC Status Handling.
 -- "A wallet may exist but must not be treated as active or usable until the user has
--- accepted the latest T&C, and the Minimum KYC requirement is satisfied" (REFERENCE.md §5.3);
+-- accepted the latest T&C, and the Minimum KYC requirement is satisfied" (docs/enkash-api.md §5.3);
 -- the system of record is Get Wallet Details (`latestTncVersionAccepted`, and the KYC field,
 -- `kycStatus` by assumption). Full KYC comes through VKYC (§4.6).
 -- @module enkash.onboarding

@@ -1,4 +1,4 @@
---- The portal's status and enum values as Lua constants (REFERENCE.md §6, §4.17).
+--- The portal's status and enum values as Lua constants (docs/enkash-api.md §6, §4.17).
 -- `statuses.settlement.SETTLED == "SETTLED"`; `statuses.describe("settlement", v)` gives the
 -- label of any value, known or not, and never raises. Values the portal does not show are
 -- marked `documented = false` (they are assumptions: confirm them with Enkash).
@@ -9,7 +9,7 @@ local type, tostring, ipairs, pairs, lower = type, tostring, ipairs, pairs, stri
 
 local M = {}
 
-local SETTLEMENT_SRC = "https://docs.enkash.com/api-24040936 (REFERENCE.md §4.17)"
+local SETTLEMENT_SRC = "https://docs.enkash.com/api-24040936 (docs/enkash-api.md §4.17)"
 
 --- Every domain: its source, whether the portal documents it, and its values in order
 -- (`value`, `label`, `meaning`, `documented`, and `final` where a status can end a process).
@@ -65,7 +65,7 @@ M.domains = {
     },
   },
   device_binding = {
-    source = "seed-device-binding-status.txt (only Pending is documented)", documented = true,
+    source = "docs/enkash-api.md §4.2 (only Pending is documented)", documented = true,
     values = {
       { value = "Pending", label = "Pending", meaning = "binding requested, not yet confirmed" },
       { value = "Bound", label = "Bound", meaning = "device bound to the mobile number (assumed; the "
@@ -74,7 +74,7 @@ M.domains = {
     },
   },
   kyc_level = {
-    source = "not found (REFERENCE.md §5.4): assumed from the Min KYC / Full KYC tiers",
+    source = "not found (docs/enkash-api.md §5.4): assumed from the Min KYC / Full KYC tiers",
     documented = false,
     values = {
       { value = "NON_KYC", label = "Non KYC", meaning = "no KYC done" },
@@ -83,7 +83,7 @@ M.domains = {
     },
   },
   vkyc = {
-    source = "not found (REFERENCE.md §6): assumed", documented = false,
+    source = "not found (docs/enkash-api.md §6): assumed", documented = false,
     values = {
       { value = "INITIATED", label = "Initiated", meaning = "VKYC link generated", final = false },
       { value = "IN_PROGRESS", label = "In Progress", meaning = "video KYC under way or under review",
@@ -95,7 +95,7 @@ M.domains = {
     },
   },
   transfer = {
-    source = "not found (REFERENCE.md §6; Payouts has PENDING/REJECTED/PROCESSING/...): assumed",
+    source = "not found (docs/enkash-api.md §6; Payouts has PENDING/REJECTED/PROCESSING/...): assumed",
     documented = false,
     values = {
       { value = "PENDING", label = "Pending", meaning = "accepted, not yet sent to the bank", final = false },

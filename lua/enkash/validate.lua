@@ -24,11 +24,11 @@ local M = {}
 --- Checks Enkash does not state: rule name -> why it is not on by default. They run only
 -- with config `strict = true`. A rule is a whole named check (`ip`), a part of one (`luhn`
 -- of `imei`), `blank` (an optional string that is empty) or `enum:<field>` (a list of values
--- the portal shows but does not close). Sources: ../shared/enkash-api/REFERENCE.md.
+-- the portal shows but does not close). Sources: docs/enkash-api.md.
 M.strict_only = {
   luhn = "the IMEI check digit: deviceImei is documented only by example, and the portal's "
     .. "own example (356789123456789) fails Luhn; Android 10+ and iOS apps cannot read an "
-    .. "IMEI at all, so partners send what they have (seed-device-binding-status.txt)",
+    .. "IMEI at all, so partners send what they have (docs/enkash-api.md §4.2)",
   ip = "deviceIp is documented only by the example 192.168.1.10; no format is stated",
   platform = "platform is documented only by the example \"android\"; no list of values is stated",
   email_length = "the stated email pattern (Create Prepaid Card, https://docs.enkash.com/api-13438387) "

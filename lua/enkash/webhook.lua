@@ -1,6 +1,6 @@
 --- Webhooks: the Wallet "Payment Notify Request" that Enkash POSTs to the partner.
 -- The Wallet page of this webhook was not found; its body follows the Payment Gateway page of
--- the same name (REFERENCE.md §4.19). The portal does not say how its `checksum` is computed
+-- the same name (docs/enkash-api.md §4.19). The portal does not say how its `checksum` is computed
 -- nor what the acknowledgement is (§5.5), so those are assumptions, listed in `M.assumptions`.
 --
 --    local webhook = require "enkash.webhook"
@@ -54,7 +54,7 @@ local ACK_BODY = '{"status":"SUCCESS"}'
 -- content_type = "application/json"}` (an assumption, see `M.assumptions`).
 M.ack = { status = M.ACK_STATUS, body = ACK_BODY, content_type = "application/json" }
 
---- The notification's fields, in the order of the portal's template (REFERENCE.md §4.19):
+--- The notification's fields, in the order of the portal's template (docs/enkash-api.md §4.19):
 -- name, JSON type, whether it is required (assumed, see `M.assumptions`), `money` for the
 -- amounts converted to integer paise (`<name>_paise`), `zero_ok` for the amounts that may be
 -- 0 (fees, and amounts of a failed payment), `date_time` for txnDate.
@@ -90,7 +90,7 @@ M.fields = {
 M.assumptions = {
   { what = "body", choice = "the Payment Gateway 'Payment Notify Request' template (M.fields)",
     reason = "the Wallet page of the webhook was not found; the PG page of the same name is "
-      .. "the only template (REFERENCE.md §4.19)" },
+      .. "the only template (docs/enkash-api.md §4.19)" },
   { what = "required fields",
     choice = "checksum, status, uniqueTransactionId, amount, txnDate; the others are type-checked "
       .. "only when present, null counts as absent, unknown extra fields pass through",
@@ -101,8 +101,8 @@ M.assumptions = {
     choice = "lowercase hex HMAC-SHA256, keyed with a partner secret, over every top-level field "
       .. "except checksum, sorted by name (byte order), as name=value joined with '|' (escaped: "
       .. "see canonical escaping)",
-    reason = "the portal shows a checksum field but not its computation (REFERENCE.md §5.5, §7 "
-      .. "item 13); HMAC-SHA256 over sorted fields is the common scheme. Confirm with Enkash, or "
+    reason = "the portal shows a checksum field but not its computation (docs/enkash-api.md §5.5, "
+      .. "§4.19); HMAC-SHA256 over sorted fields is the common scheme. Confirm with Enkash, or "
       .. "plug the real one in with opts.verifier / set_default_verifier" },
   { what = "canonical values",
     choice = "strings as they are, escaped; numbers as the shortest of %.15g/%.16g/%.17g that reads back "
@@ -134,14 +134,14 @@ M.assumptions = {
   { what = "encryption",
     choice = "a body {\"request\": \"<base64>\"} is decrypted with the client secret "
       .. "(AES-128-ECB, as the Payouts guide documents) before the checksum is verified",
-    reason = "the platform's Payouts product wraps bodies this way (REFERENCE.md §5.1); ECB "
+    reason = "the platform's Payouts product wraps bodies this way (docs/enkash-api.md §5.1); ECB "
       .. "is not authentication, so the checksum is still required" },
   { what = "money", choice = "amounts are JSON numbers, converted once to integer paise; "
       .. "amount must be > 0, the other amounts may be 0; more than 2 decimals is refused",
     reason = "the template types them as numbers; fees and the amounts of a failed payment "
       .. "may well be 0" },
   { what = "acknowledgement", choice = "HTTP 200 with body {\"status\":\"SUCCESS\"}",
-    reason = "the expected acknowledgement is not documented (REFERENCE.md §4.19)" },
+    reason = "the expected acknowledgement is not documented (docs/enkash-api.md §4.19)" },
   { what = "deduplication key",
     choice = "uniqueTransactionId (dedupe opts.key overrides it)",
     reason = "the brief's choice: one notification per transaction. If Enkash notifies each "

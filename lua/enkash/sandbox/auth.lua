@@ -11,7 +11,7 @@ local match, gsub, lower = string.match, string.gsub, string.lower
 
 local M = {}
 
---- The token path served by the sandbox (the auth host's documented path, REFERENCE.md §4.3).
+--- The token path served by the sandbox (the auth host's documented path, docs/enkash-api.md §4.3).
 M.PATH = "/oauth/token"
 
 local function oauth_error(status, code, description, headers)

@@ -120,7 +120,7 @@ function M.amount(paise)
 end
 
 --- The refusal of a reference already used by any money call, or nil when it is fresh.
--- Wording: Payouts' "Transaction ID already exists" (REFERENCE.md §3.3).
+-- Wording: Payouts' "Transaction ID already exists" (docs/enkash-api.md §3.3).
 -- @tparam table sb
 -- @tparam string ref
 -- @tparam string field the reference's field name in this call

@@ -1,7 +1,7 @@
 --- Device binding in the sandbox, keyed by deviceId.
 -- Generate records a binding as "Pending"; status answers "Pending" until `bind_delay`
 -- seconds have passed since generate, then `bound_status` (only "Pending" is documented,
--- REFERENCE.md §4.2; the bound value is an assumption). The control call `device` binds or
+-- docs/enkash-api.md §4.2; the bound value is an assumption). The control call `device` binds or
 -- fails a binding at once.
 -- @module enkash.sandbox.device
 

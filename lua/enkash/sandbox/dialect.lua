@@ -39,7 +39,7 @@ local M = {}
 
 --- The presets, by name. A table value of the option gives a subset of these dimensions.
 M.DIALECTS = {
-  -- today's shape: the Wallet pages' response_code envelope, message as payload (REFERENCE.md §3.3)
+  -- today's shape: the Wallet pages' response_code envelope, message as payload (docs/enkash-api.md §3.3)
   enkash = { envelope = "response_code", lookups = "object", pending = 0, errors = "string" },
   -- the code/message envelope of sibling pages (Rewards allocation, https://docs.enkash.com/doc-1039425)
   code = { envelope = "code", lookups = "object_null", pending = 1, errors = "string" },

@@ -41,7 +41,7 @@ function M.text(status, ctype, body)
   return { status = status, headers = { ["content-type"] = ctype }, body = body }
 end
 
---- The success envelope (documented, REFERENCE.md §3.3) of the default dialect; API answers
+--- The success envelope (documented, docs/enkash-api.md §3.3) of the default dialect; API answers
 -- are shaped by enkash.sandbox.dialect, which speaks this one and the others.
 -- @tparam table payload
 -- @treturn table envelope

@@ -142,7 +142,7 @@ function Sandbox:known_endpoint(name)
   return false
 end
 
--- {"request": "<base64>"} and nothing else: the encrypted envelope (REFERENCE.md §5.1).
+-- {"request": "<base64>"} and nothing else: the encrypted envelope (docs/enkash-api.md §5.1).
 local function is_envelope(doc)
   return type(doc) == "table" and type(doc.request) == "string" and next(doc, next(doc)) == nil
 end

@@ -13,7 +13,7 @@ local type, pairs, floor = type, pairs, math.floor
 local M = {}
 
 --- The message of a movement that would make an internal account negative (documented
--- wording, REFERENCE.md §3.3).
+-- wording, docs/enkash-api.md §3.3).
 M.INSUFFICIENT = "Insufficient balance in card account"
 --- The message of a reference moved twice (a bug in the caller: handlers refuse duplicates
 -- first, with their own wording).

@@ -5,7 +5,7 @@
 -- `opts.settlement_step` seconds (false: only the control call `settlement` moves it). The
 -- control call can also set DISPUTED, ON_HOLD, PENDING_WITH_BANK or REFUND; REFUND credits
 -- the wallet back from the merchant, once, and is final.
--- Assumptions: the settlement statuses are the documented enum (REFERENCE.md §4.17); the
+-- Assumptions: the settlement statuses are the documented enum (docs/enkash-api.md §4.17); the
 -- debit is SUCCESS at once; a refused debit (OTP, balance) leaves no record, since the
 -- settlement enum has no failed value, so its reference stays free for a new attempt; a
 -- debit is not a load and does not count against load limits. The status lookup answers in
@@ -34,7 +34,7 @@ M.STATUSES = { PENDING = true, APPROVED = true, SETTLEMENT_IN_PROCESS = true, DI
 
 -- What authorises a debit: the transaction OTP (otpMedium MOBILE), or the MFA code.
 -- Assumption: an MFA code (otpMedium "MFA", field mfaCode as on the Prepaid Card pages,
--- REFERENCE.md §8) comes from the user's authenticator, not from wallet.send_otp: it has no
+-- docs/enkash-api.md §8) comes from the user's authenticator, not from wallet.send_otp: it has no
 -- otpReferenceId and is not used up; the sandbox takes the configured otp_code as the one
 -- valid code, and a wrong one answers like a wrong OTP. The returned record is a fresh
 -- table, so `otp.use` on it changes nothing that is kept.

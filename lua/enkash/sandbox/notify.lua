@@ -1,7 +1,7 @@
 --- Webhooks: the Payment Notify request sent to `opts.webhook_url` after add_money, and its
 -- delivery through a host-provided sender.
 --
--- The body follows the Payment Gateway page's "Payment Notify Request" (REFERENCE.md §4.19;
+-- The body follows the Payment Gateway page's "Payment Notify Request" (docs/enkash-api.md §4.19;
 -- the Wallet page was not found), plus `checksum = enkash.webhook.sign(body, secret)`.
 -- Assumptions: the sandbox's payment is a UPI payment without surcharge or MDR (0), so card
 -- fields are empty strings; transactionId is the load's enkashCardTxnId; the secret defaults

@@ -1,7 +1,7 @@
 --- Transaction OTPs (wallet.send_otp) and their single use by the merchant debit.
 -- The sandbox cannot send an SMS, so every OTP's code is `opts.otp_code` (default "123456",
 -- the documented example). An OTP belongs to one wallet, expires `opts.otp_ttl` seconds
--- after it was sent and is used up by the first debit it authorises (REFERENCE.md §4.11:
+-- after it was sent and is used up by the first debit it authorises (docs/enkash-api.md §4.11:
 -- "valid for a limited time, and can be used only once").
 -- Assumption: every way an OTP can be wrong (unknown reference, another wallet's, wrong code,
 -- expired, used) answers the same "Invalid or expired OTP", so nothing is learnt by probing;

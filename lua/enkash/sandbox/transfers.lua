@@ -1,5 +1,5 @@
 --- Fund transfers: beneficiaries, IMPS to a beneficiary's bank account, wallet to wallet,
--- and their status lookup. Only navigation entries are documented (REFERENCE.md §4.15), so
+-- and their status lookup. Only navigation entries are documented (docs/enkash-api.md §4.15), so
 -- everything here is the sandbox's choice:
 -- - a beneficiary belongs to one wallet; adding the same account number and IFSC to the
 --   same wallet again answers the existing beneficiary (safe to repeat after a timeout);

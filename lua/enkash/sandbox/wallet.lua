@@ -25,7 +25,7 @@ local M = {}
 
 --- The refusal of a second wallet for a mobile number.
 M.DUPLICATE_MOBILE = "Wallet already exists for this mobile"
---- The refusal of an update after the creation OTP was verified (REFERENCE.md §4.5).
+--- The refusal of an update after the creation OTP was verified (docs/enkash-api.md §4.5).
 M.LOCKED = "Wallet details are locked after OTP verification"
 
 -- Profile fields kept with a wallet and changed by update (never logged).
