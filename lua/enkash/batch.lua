@@ -81,8 +81,8 @@ end
 -- does on a malformed request.
 -- @tparam table req {method, url, headers, body, timeout, connect_timeout}
 -- @treturn table|nil res {status, headers, body}
--- @treturn[opt] string kind timeout | connect | tls | transport
 -- @treturn[opt] string message
+-- @treturn[opt] string kind timeout | connect | tls | transport | validation
 function M.http(req)
   if not M.current() then error("enkash.batch.http: not inside a batch task", 2) end
   local r = pack(yield(TAG, "http", req))
@@ -211,7 +211,7 @@ local function schedule(tasks, opts, concurrency, run)
         if c.res then
           entry.args = { n = 2, true, c.res }
         else
-          entry.args = { n = 4, true, nil, c.kind, c.message }
+          entry.args = { n = 4, true, nil, c.message, c.kind }
         end
         push(entry)
       end

@@ -45,11 +45,11 @@ end
 -- "response larger than N bytes", "more than N response header lines", ...), or validation
 -- for a request whose URL and headers are over the header cap (then nothing was sent)
 function T:request(req)
-  local res, kind, message
+  local res, message, kind
   if batch.can_http(self.http_opts) then
-    res, kind, message = batch.http(req)
+    res, message, kind = batch.http(req)
   else
-    res, kind, message = self.handle:request(req)
+    res, message, kind = self.handle:request(req)
   end
   if res then return res end
   return nil, errors.new(kind, message, { retryable = kind ~= "tls" and kind ~= "validation" })
