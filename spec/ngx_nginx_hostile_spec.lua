@@ -1,6 +1,6 @@
 -- The hostile answers of spec/hostile_server_spec.lua (its HOSTILE and AS_CLIENT server
 -- blocks and CODES, read from that file) through the ngx transport inside nginx: the
--- builtin engine (enkash.ngx.http) and the lua-resty-http adapter (over a stand-in), and a
+-- builtin engine (enkash.transport.ngx_http) and the lua-resty-http adapter (over a stand-in), and a
 -- client whose transport is ngx. The same caps and messages as the curl transport; no
 -- assertion on wall time (counts and answers only). Lua 5.4 drives; nginx runs LuaJIT.
 local cjson = require "cjson"
@@ -107,9 +107,9 @@ local T_LOCATION = [[
         { engine = a.engine })
       local req = { method = "GET", url = a.url, timeout = tonumber(a.timeout) or 20, connect_timeout = 2 }
       local res, err
-      if a.hl or a.hb then -- the caps as options of enkash.ngx.http
+      if a.hl or a.hb then -- the caps as options of enkash.transport.ngx_http
         local kind, msg
-        res, kind, msg = require("enkash.ngx.http").request(req,
+        res, kind, msg = require("enkash.transport.ngx_http").request(req,
           { max_header_lines = tonumber(a.hl), max_header_bytes = tonumber(a.hb) })
         err = not res and { kind = kind, message = msg }
       else

@@ -1,4 +1,4 @@
--- The ngx transport (enkash.transport.ngx over enkash.ngx.http) inside real nginx: HTTP/1.1
+-- The ngx transport (enkash.transport.ngx over enkash.transport.ngx_http) inside real nginx: HTTP/1.1
 -- framing, keep-alive, caps, timeouts, error kinds, TLS verification, and the phases where
 -- nginx allows no cosockets. Lua 5.4 drives; nginx runs the LuaJIT side.
 local cjson = require "cjson"

@@ -14,7 +14,7 @@
 --     location = /enkash/webhook { content_by_lua_block { require("enkash.ngx").handlers.webhook() } }
 --
 -- Calls go over cosockets (enkash.transport.ngx) and never block the worker; the token is
--- shared by the workers through the `ngx_shared_dict` (enkash.ngx.tokens). In a phase
+-- shared by the workers through the `ngx_shared_dict` (enkash.auth.shared_dict). In a phase
 -- without cosockets (init, init_worker, set, header_filter, body_filter, log, balancer) a
 -- call returns `nil, err` (kind "transport"): defer it with `enkash.ngx.defer(fn)`, which is
 -- `ngx.timer.at(0, fn)`.

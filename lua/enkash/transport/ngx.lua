@@ -5,7 +5,7 @@
 -- `t:check()`, which the client asks before a call.
 --
 -- `enkash.new{}` picks it by itself inside nginx. The engine is lua-resty-http when it is
--- installed (`pcall(require, "resty.http")`, version 0.16 or later), else `enkash.ngx.http`,
+-- installed (`pcall(require, "resty.http")`, version 0.16 or later), else `enkash.transport.ngx_http`,
 -- which needs nothing beyond Debian's nginx + libnginx-mod-http-lua + lua-resty-core.
 --
 -- Cosockets exist only in some nginx phases (lua-nginx-module's docs: rewrite, access,
@@ -17,7 +17,7 @@
 -- TLS: verification is on unless `verify = false`; the CA certificates are nginx's
 -- `lua_ssl_trusted_certificate` (and `lua_ssl_verify_depth`): a cosocket cannot take the
 -- client's `ca_file`, which is ignored here (a warning is logged), as is `proxy`.
--- Caps: as the curl transport's (`enkash.ngx.http`: 200 header lines, 64 KiB of headers, a
+-- Caps: as the curl transport's (`enkash.transport.ngx_http`: 200 header lines, 64 KiB of headers, a
 -- 4 KiB trailer line, `max_response_bytes` while the body arrives). lua-resty-http reads the
 -- head itself, so over it the header caps are checked on what it read, and `timeout` bounds
 -- the body only between its reads: nginx re-arms a cosocket's timer at each byte of one
@@ -94,7 +94,7 @@ local function version_at_least(v, want_major, want_minor)
 end
 
 -- Lower-cased names, repeated headers joined with ", " once (a list per name meanwhile),
--- within the header caps of enkash.ngx.http: lua-resty-http reads the head itself, so they
+-- within the header caps of enkash.transport.ngx_http: lua-resty-http reads the head itself, so they
 -- are checked on what it read. Returns the table, or nil and the message.
 local function lower_headers(h, max_bytes, max_lines)
   local lists, bytes, lines = {}, 0, 0
@@ -118,7 +118,7 @@ local function lower_headers(h, max_bytes, max_lines)
 end
 
 local function resty_engine(http)
-  local ngx_http = require "enkash.ngx.http"
+  local ngx_http = require "enkash.transport.ngx_http"
   local function failed(c, kind, message)
     c:close()
     return nil, kind, message
@@ -200,7 +200,7 @@ local function resty_engine(http)
 end
 
 local function builtin_engine()
-  return require("enkash.ngx.http").request
+  return require("enkash.transport.ngx_http").request
 end
 
 --- Which engine `new` uses by default: "auto" (lua-resty-http when installed, 0.16+),
