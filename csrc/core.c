@@ -31,6 +31,14 @@ void enkash_open_class(lua_State *L, const char *mt, const luaL_Reg *meta, const
   luaL_setfuncs(L, funcs, 0);
 }
 
+int enkash_push_fail(lua_State *L, const char *message, const char *kind) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  if (kind == NULL) return 2;
+  lua_pushstring(L, kind);
+  return 3;
+}
+
 void enkash_push_counters(lua_State *L, lua_Integer requests, lua_Integer connects) {
   lua_createtable(L, 0, 2);
   lua_pushinteger(L, requests);

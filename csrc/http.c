@@ -69,7 +69,17 @@ static int l_http(lua_State *L) {
   return 1;
 }
 
+/* Answers a failed request (nil, message, kind: core.h) and scrubs the exchange. */
+static int fail(lua_State *L, http_handle *h, CURL *c, CURLcode rc) {
+  char buf[ENKASH_FAIL_SIZE];
+  const char *kind, *message = enkash_failure(c, &h->x, rc, buf, &kind);
+  int n = enkash_push_fail(L, message, kind);
+  enkash_xfer_recycle(&h->x);
+  return n;
+}
+
 /* h:request{method=, url=, headers=, body=, timeout=, connect_timeout=} */
+
 static int l_request(lua_State *L) {
   http_handle *h = check_open(L);
   enkash_req r;
@@ -84,10 +94,7 @@ static int l_request(lua_State *L) {
 
   if (!enkash_xfer_check_request(&h->x, &h->opts, &r)) { /* nothing is sent */
     enkash_xfer_free_request(&h->x);
-    lua_pushnil(L);
-    enkash_push_failure(L, NULL, &h->x, CURLE_OK);
-    enkash_xfer_recycle(&h->x);
-    return 3;
+    return fail(L, h, NULL, CURLE_OK);
   }
   /* The handle-wide options once; URL, timeouts, headers and method on every request. */
   rc = h->configured ? CURLE_OK : enkash_xfer_setup_static(h->curl, &h->opts, &h->x);
@@ -101,12 +108,7 @@ static int l_request(lua_State *L) {
       h->connects += (lua_Integer)nconn;
   }
   enkash_xfer_free_request(&h->x); /* scrub Authorization now, not at the next request */
-  if (rc != CURLE_OK) {
-    lua_pushnil(L);
-    enkash_push_failure(L, h->curl, &h->x, rc);
-    enkash_xfer_recycle(&h->x);
-    return 3;
-  }
+  if (rc != CURLE_OK) return fail(L, h, h->curl, rc);
   enkash_push_response(L, h->curl, &h->x);
   enkash_xfer_recycle(&h->x); /* scrubs the response now; keeps the blocks for the next */
   return 1;

@@ -683,25 +683,28 @@ static int cap_message(CURL *c, const enkash_xfer *x, CURLcode rc, char *msg, si
   }
 }
 
-void enkash_push_failure(lua_State *L, CURL *c, const enkash_xfer *x, CURLcode rc) {
-  char msg[96];
-  if (cap_message(c, x, rc, msg, sizeof(msg))) {
+const char *enkash_failure(CURL *c, const enkash_xfer *x, CURLcode rc, char *buf,
+                           const char **kind) {
+  if (cap_message(c, x, rc, buf, ENKASH_FAIL_SIZE)) {
     /* A request refused before sending is the caller's to fix: nothing went out. */
-    lua_pushstring(L, x->refused == ENKASH_REQUEST_HEAD ? "validation" : "transport");
-    lua_pushstring(L, msg);
-  } else if (rc == CURLE_ABORTED_BY_CALLBACK && x->resent) {
-    lua_pushstring(L, "transport");
-    lua_pushstring(L, "connection closed before a response; the request may have been received");
-  } else if (rc == CURLE_WRITE_ERROR && x->no_memory) {
-    lua_pushstring(L, "transport");
-    lua_pushstring(L, "not enough memory for the response");
-  } else {
+    *kind = x->refused == ENKASH_REQUEST_HEAD ? "validation" : "transport";
+    return buf;
+  }
+  if (rc == CURLE_ABORTED_BY_CALLBACK && x->resent) {
+    *kind = "transport";
+    return "connection closed before a response; the request may have been received";
+  }
+  if (rc == CURLE_WRITE_ERROR && x->no_memory) {
+    *kind = "transport";
+    return "not enough memory for the response";
+  }
+  *kind = curl_kind(rc);
+  {
     size_t n = strlen(x->errbuf);
     while (n > 0 && (x->errbuf[n - 1] == '\n' || x->errbuf[n - 1] == '\r')) n--;
-    lua_pushstring(L, curl_kind(rc));
-    if (n > 0)
-      lua_pushlstring(L, x->errbuf, n);
-    else
-      lua_pushstring(L, curl_easy_strerror(rc));
+    if (n == 0) return curl_easy_strerror(rc);
+    memcpy(buf, x->errbuf, n); /* errbuf and buf are both CURL_ERROR_SIZE: it fits */
+    buf[n] = '\0';
+    return buf;
   }
 }

@@ -120,9 +120,13 @@ CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xf
 /* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ".
  * Linear in the size of the headers (each value is copied once). */
 void enkash_push_response(lua_State *L, CURL *c, enkash_xfer *x);
-/* Pushes kind ("timeout" | "connect" | "tls" | "transport" | "validation") and message for
- * a failed rc, or for a request refused by enkash_xfer_check_request (rc then unused). */
-void enkash_push_failure(lua_State *L, CURL *c, const enkash_xfer *x, CURLcode rc);
+/* The failure of an exchange: returns its message and sets *kind ("timeout" | "connect" |
+ * "tls" | "transport" | "validation"), for a failed rc or for a request refused by
+ * enkash_xfer_check_request (rc then unused). buf (ENKASH_FAIL_SIZE bytes) may hold the
+ * message; the caller pushes both (enkash_push_fail, or a multi completion's fields). */
+#define ENKASH_FAIL_SIZE CURL_ERROR_SIZE
+const char *enkash_failure(CURL *c, const enkash_xfer *x, CURLcode rc, char *buf,
+                           const char **kind);
 
 /* curl_global_init once per process (raises on failure). */
 void enkash_curl_global_init(lua_State *L);

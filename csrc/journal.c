@@ -17,8 +17,6 @@
 
 #include "core.h"
 
-#define ENKASH_JOURNAL_MT "enkash.journal"
-
 typedef struct {
   int fd; /* -1 once closed */
 } journal;
@@ -63,9 +61,8 @@ static int l_journal(lua_State *L) {
   luaL_setmetatable(L, ENKASH_JOURNAL_MT);
   j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (j->fd < 0) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(errno));
-    return 2;
+    const char *message = lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return enkash_push_fail(L, message, NULL);
   }
   if (!existed) sync_parent(path);
   return 1;
@@ -80,17 +77,11 @@ static int l_append(lua_State *L) {
     ssize_t n = write(j->fd, s + done, len - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      lua_pushnil(L);
-      lua_pushstring(L, strerror(errno));
-      return 2;
+      return enkash_push_fail(L, strerror(errno), NULL);
     }
     done += (size_t)n;
   }
-  if (fsync(j->fd) != 0) {
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(errno));
-    return 2;
-  }
+  if (fsync(j->fd) != 0) return enkash_push_fail(L, strerror(errno), NULL);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -116,21 +107,20 @@ static const luaL_Reg methods[] = {
   {NULL, NULL},
 };
 
-void enkash_open_journal(lua_State *L) {
-  if (luaL_newmetatable(L, ENKASH_JOURNAL_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__close");
+static const luaL_Reg meta[] = {
+  {"__gc", l_close},
+#if ENKASH_HAVE_CLOSE
+  {"__close", l_close},
 #endif
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-  lua_pushcfunction(L, l_journal);
-  lua_setfield(L, -2, "journal");
+  {"__tostring", l_tostring},
+  {NULL, NULL},
+};
+
+static const luaL_Reg funcs[] = {
+  {"journal", l_journal},
+  {NULL, NULL},
+};
+
+void enkash_open_journal(lua_State *L) {
+  enkash_open_class(L, ENKASH_JOURNAL_MT, meta, methods, funcs);
 }

@@ -252,22 +252,26 @@ static int l_add(lua_State *L) {
   return 1;
 }
 
-/* {id=, res={status, headers, body}} or {id=, kind=, message=} for a DONE slot. */
+/* {id=, res={status, headers, body}} or {id=, message=, kind=} for a DONE slot: the
+ * failure's two values of core.h's convention, by name. */
 static void push_completion(lua_State *L, slot *s) {
+  char buf[ENKASH_FAIL_SIZE];
+  const char *kind = "transport", *message;
   lua_createtable(L, 0, 3);
   lua_pushinteger(L, s->id);
   lua_setfield(L, -2, "id");
   if (s->mrc != CURLM_OK) {
-    lua_pushliteral(L, "transport");
-    lua_pushstring(L, curl_multi_strerror(s->mrc));
+    message = curl_multi_strerror(s->mrc);
   } else if (s->rc == CURLE_OK) {
     enkash_push_response(L, s->curl, &s->x);
     lua_setfield(L, -2, "res");
     return;
   } else {
-    enkash_push_failure(L, s->curl, &s->x, s->rc);
+    message = enkash_failure(s->curl, &s->x, s->rc, buf, &kind);
   }
-  lua_setfield(L, -3, "message");
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
 }
 

@@ -110,11 +110,7 @@ static int l_url_parse(lua_State *L) {
   const char *url = luaL_checklstring(L, 1, &len);
   url_box *b;
   CURLUcode rc;
-  if (strlen(url) != len) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "URL contains a NUL byte");
-    return 2;
-  }
+  if (strlen(url) != len) return enkash_push_fail(L, "URL contains a NUL byte", NULL);
   enkash_curl_global_init(L);
   b = (url_box *)lua_newuserdata(L, sizeof(*b));
   b->h = NULL;
@@ -125,9 +121,7 @@ static int l_url_parse(lua_State *L) {
   rc = curl_url_set(b->h, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
   if (rc != CURLUE_OK) {
     box_release(b);
-    lua_pushnil(L);
-    lua_pushstring(L, curl_url_strerror(rc));
-    return 2;
+    return enkash_push_fail(L, curl_url_strerror(rc), NULL);
   }
   lua_createtable(L, 0, 12);
   for (i = 0; i < sizeof(PARTS) / sizeof(PARTS[0]); i++) push_part(L, b, PARTS[i].name, PARTS[i].part, 0);
@@ -137,16 +131,21 @@ static int l_url_parse(lua_State *L) {
   return 1;
 }
 
+/* The box is private (no methods): it only frees the CURLU if a push raises. */
+static const luaL_Reg box_meta[] = {
+  {"__gc", box_gc},
+  {NULL, NULL},
+};
+
+static const luaL_Reg no_methods[] = {
+  {NULL, NULL},
+};
+
 static const luaL_Reg funcs[] = {
   {"url_parse", l_url_parse},
   {NULL, NULL},
 };
 
 void enkash_open_url(lua_State *L) {
-  if (luaL_newmetatable(L, URL_BOX_MT)) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  enkash_open_class(L, URL_BOX_MT, box_meta, no_methods, funcs);
 }

@@ -141,7 +141,7 @@ describe("enkash.core http", function()
     assert.equal("hello", res.body)
     h:close()
     h = core.http()
-    local direct, kind = h:request { url = "http://enkash-proxy-test.invalid/hello", timeout = 2 }
+    local direct, _, kind = h:request { url = "http://enkash-proxy-test.invalid/hello", timeout = 2 }
     assert.is_nil(direct)
     -- "connect" (NXDOMAIN), or "timeout" on a box whose resolver never answers
     assert.is_truthy(kind == "connect" or kind == "timeout")
@@ -184,7 +184,7 @@ describe("enkash.core http", function()
 
   it("reports a refused connection as connect", function()
     local h = core.http()
-    local res, kind, msg = h:request { url = closed_port() }
+    local res, msg, kind = h:request { url = closed_port() }
     assert.is_nil(res)
     assert.equal("connect", kind)
     assert.is_string(msg)
@@ -195,7 +195,7 @@ describe("enkash.core http", function()
   it("times out as timeout, with the per-request timeout overriding the handle's", function()
     local h = core.http { timeout = 30 }
     local t0 = core.monotime()
-    local res, kind, msg = h:request { url = srv.url .. "/slow", timeout = 0.5 }
+    local res, msg, kind = h:request { url = srv.url .. "/slow", timeout = 0.5 }
     assert.is_nil(res)
     assert.equal("timeout", kind)
     assert.is_string(msg)
@@ -207,7 +207,7 @@ describe("enkash.core http", function()
 
   it("times out with the handle's timeout", function()
     local h = core.http { timeout = 0.3 }
-    local res, kind = h:request { url = srv.url .. "/slow" }
+    local res, _, kind = h:request { url = srv.url .. "/slow" }
     assert.is_nil(res)
     assert.equal("timeout", kind)
     h:close()
@@ -215,7 +215,7 @@ describe("enkash.core http", function()
 
   it("caps the response size", function()
     local h = core.http { max_response_bytes = 100 }
-    local res, kind, msg = h:request { url = srv.url .. "/big" }
+    local res, msg, kind = h:request { url = srv.url .. "/big" }
     assert.is_nil(res)
     assert.equal("transport", kind)
     assert.equal("response larger than 100 bytes", msg)
@@ -229,7 +229,7 @@ describe("enkash.core http", function()
     local h = core.http()
     local function hits() return tonumber(assert(h:request { url = srv.url .. "/reset_hits" }).body) end
     local before = hits() -- also leaves a live connection for the POST to reuse
-    local res, kind, msg = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
+    local res, msg, kind = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
     assert.is_nil(res)
     assert.equal("transport", kind)
     assert.is_string(msg)
@@ -237,16 +237,17 @@ describe("enkash.core http", function()
     -- on a fresh connection too
     h:close()
     h = core.http()
-    res, kind = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
+    res, msg, kind = h:request { method = "POST", url = srv.url .. "/reset", body = "pay 100" }
     assert.is_nil(res)
     assert.equal("transport", kind)
+    assert.is_string(msg)
     assert.equal(before + 2, hits())
     h:close()
   end)
 
   it("never puts request headers or body into an error message", function()
     local h = core.http()
-    local res, kind, msg = h:request {
+    local res, msg, kind = h:request {
       method = "POST", url = closed_port(), body = "BODY-SECRET",
       headers = { Authorization = "Bearer TOKEN-SECRET" },
     }
@@ -341,7 +342,7 @@ describe("enkash.core http over TLS", function()
 
   it("fails as tls without the CA", function()
     local h = core.http()
-    local res, kind, msg = h:request { url = srv.url .. "/hello" }
+    local res, msg, kind = h:request { url = srv.url .. "/hello" }
     assert.is_nil(res)
     assert.equal("tls", kind)
     assert.is_string(msg)
@@ -356,7 +357,7 @@ describe("enkash.core http over TLS", function()
 
   it("fails as tls with an unreadable ca_file", function()
     local h = core.http { ca_file = "/nonexistent/ca.pem" }
-    local res, kind = h:request { url = srv.url .. "/hello" }
+    local res, _, kind = h:request { url = srv.url .. "/hello" }
     assert.is_nil(res)
     assert.equal("tls", kind)
     h:close()

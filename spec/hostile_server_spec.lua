@@ -175,7 +175,7 @@ local function sent(srv, tag)
   error("the server never finished the answer tagged " .. tag)
 end
 
--- One request through core.multi; returns res | nil, kind, message as h:request does.
+-- One request through core.multi; returns res | nil, message, kind as h:request does.
 local function via_multi(opts, req)
   local m = core.multi(opts)
   local id = m:add(req)
@@ -183,7 +183,7 @@ local function via_multi(opts, req)
   m:close()
   assert(c and c.id == id, "no completion")
   if c.res then return c.res end
-  return nil, c.kind, c.message
+  return nil, c.message, c.kind
 end
 
 local tried = 0 -- hostile cases tried, printed at the end: the closing note counts them
@@ -199,11 +199,11 @@ describe("hostile answers at the curl transport", function()
     for _, c in ipairs(CAPPED) do
       local what, n, want = c[1], c[2], c[3]
       for _, path in ipairs({ "http", "multi" }) do
-        local res, kind, msg
+        local res, msg, kind
         if path == "http" then
-          res, kind, msg = h:request { url = url(srv, what, n) }
+          res, msg, kind = h:request { url = url(srv, what, n) }
         else
-          res, kind, msg = via_multi({ timeout = 20 }, { url = url(srv, what, n) })
+          res, msg, kind = via_multi({ timeout = 20 }, { url = url(srv, what, n) })
         end
         tried = tried + 1
         local label = path .. " " .. what .. " " .. n
@@ -239,14 +239,14 @@ describe("hostile answers at the curl transport", function()
 
   it("takes its caps as options, checked", function()
     local h = core.http { timeout = 20, max_header_lines = 5, max_header_bytes = 1000 }
-    local res, kind, msg = h:request { url = url(srv, "lines", 5) }
+    local res, msg, kind = h:request { url = url(srv, "lines", 5) }
     assert.same({ 200, nil, nil }, { res and res.status, kind, msg })
-    res, kind, msg = h:request { url = url(srv, "lines", 6) }
+    res, msg, kind = h:request { url = url(srv, "lines", 6) }
     assert.same({ nil, "transport", "more than 5 response header lines" }, { res, kind, msg })
-    res, kind, msg = h:request { url = url(srv, "big", 1000) }
+    res, msg, kind = h:request { url = url(srv, "big", 1000) }
     assert.same({ nil, "transport", "response headers larger than 1000 bytes" }, { res, kind, msg })
     h:close()
-    res, kind, msg = via_multi({ max_header_lines = 5 }, { url = url(srv, "lines", 6) })
+    res, msg, kind = via_multi({ max_header_lines = 5 }, { url = url(srv, "lines", 6) })
     assert.same({ nil, "transport", "more than 5 response header lines" }, { res, kind, msg })
     tried = tried + 4
     for _, bad in ipairs({ 0, -1, 1.5, 0 / 0, 1 / 0, 65537, "64", true }) do
@@ -259,12 +259,12 @@ describe("hostile answers at the curl transport", function()
     local h = core.http { timeout = 20 }
     for _, n in ipairs({ 70000, 1100000, 4 * 1024 * 1024 }) do
       local big = { Authorization = "Bearer " .. ("t"):rep(n) }
-      local res, kind, msg = h:request { url = url(srv, "code", 1, "&tag=req" .. n), headers = big }
+      local res, msg, kind = h:request { url = url(srv, "code", 1, "&tag=req" .. n), headers = big }
       assert.is_nil(res)
       assert.same({ nil, "validation", "request URL and headers larger than 65536 bytes" }, { res, kind, msg })
-      res, kind, msg = via_multi({}, { url = url(srv, "code", 1), headers = big })
+      res, msg, kind = via_multi({}, { url = url(srv, "code", 1), headers = big })
       assert.same({ nil, "validation", "request URL and headers larger than 65536 bytes" }, { res, kind, msg })
-      res, kind, msg = h:request { url = url(srv, "code", 1, "&x=" .. ("q"):rep(n)) }
+      res, msg, kind = h:request { url = url(srv, "code", 1, "&x=" .. ("q"):rep(n)) }
       assert.same({ nil, "validation", "request URL and headers larger than 65536 bytes" }, { res, kind, msg })
       tried = tried + 3
     end
@@ -280,13 +280,13 @@ describe("hostile answers at the curl transport", function()
       for _, path in ipairs({ "http", "multi" }) do
         local tag = path .. i
         local req = { url = url(srv, what, offered, "&tag=" .. tag) }
-        local res, kind, msg
+        local res, msg, kind
         if path == "http" then
           local h = core.http { max_response_bytes = cap, timeout = 30 }
-          res, kind, msg = h:request(req)
+          res, msg, kind = h:request(req)
           h:close()
         else
-          res, kind, msg = via_multi({ max_response_bytes = cap, timeout = 30 }, req)
+          res, msg, kind = via_multi({ max_response_bytes = cap, timeout = 30 }, req)
         end
         tried = tried + 1
         assert.is_nil(res)
@@ -304,13 +304,13 @@ describe("hostile answers at the curl transport", function()
       for _, path in ipairs({ "http", "multi" }) do
         local tag = path .. what
         local req = { url = url(srv, what, 100, "&tag=" .. tag) }
-        local res, kind
+        local res, _, kind
         if path == "http" then
           local h = core.http { timeout = 0.4 }
-          res, kind = h:request(req)
+          res, _, kind = h:request(req)
           h:close()
         else
-          res, kind = via_multi({ timeout = 0.4 }, req)
+          res, _, kind = via_multi({ timeout = 0.4 }, req)
         end
         tried = tried + 1
         assert.is_nil(res)

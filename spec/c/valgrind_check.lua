@@ -179,11 +179,11 @@ do
   raises(function() core.http { max_response_bytes = 1.5 } end, "http{max=1.5}")
 
   local h = core.http { ca_file = "/nonexistent", proxy = "", user_agent = "vg" }
-  local res, kind, msg = h:request { url = "http://127.0.0.1:1/", body = "x",
+  local res, msg, kind = h:request { url = "http://127.0.0.1:1/", body = "x",
     headers = { Authorization = "Bearer secret", ["X-Empty"] = "" } }
   check(res == nil and kind == "connect" and type(msg) == "string", "closed port -> connect")
-  res, kind = h:request { url = "ftp://127.0.0.1:1/" }
-  check(res == nil and kind == "transport", "ftp -> transport")
+  res, msg, kind = h:request { url = "ftp://127.0.0.1:1/" }
+  check(res == nil and kind == "transport" and type(msg) == "string", "ftp -> transport")
   raises(function() h:request() end, "request()")
   raises(function() h:request { url = "http://127.0.0.1:1/", method = "A B" } end, "bad method")
   -- raises with the first header already in the list: freed by the next request or close
@@ -192,7 +192,7 @@ do
   end, "bad header value")
   raises(function() h:request { url = "http://127.0.0.1:1/", timeout = -1 } end, "timeout=-1")
   -- request headers libcurl would call "Out of memory": refused before sending (nothing counted)
-  res, kind, msg = h:request { url = "http://127.0.0.1:1/", headers = { Authorization = string.rep("t", 70000) } }
+  res, msg, kind = h:request { url = "http://127.0.0.1:1/", headers = { Authorization = string.rep("t", 70000) } }
   check(res == nil and kind == "validation" and msg == "request URL and headers larger than 65536 bytes",
     "request head cap")
   raises(function() core.http { ca_file = "a", max_header_bytes = 65537 } end, "http{max_header_bytes}")
@@ -316,28 +316,28 @@ with_nginx(function(url, tls_url, cert, have_lua)
     check(res.status == 200 and res.body == "hello" and res.headers["x-multi"] == "one, two", "GET")
   end
   check(h:stats().connects == 1, "connection reused")
-  local res, kind, msg = core.http { max_response_bytes = 100 }:request { url = url .. "/big" }
+  local res, msg, kind = core.http { max_response_bytes = 100 }:request { url = url .. "/big" }
   check(res == nil and kind == "transport" and msg == "response larger than 100 bytes", "cap")
   if have_lua then
     local body = string.rep("\0\1\2\255", 10000)
     res = assert(h:request { method = "POST", url = url .. "/echo", body = body })
     check(res.body == body, "binary POST echo")
-    res, kind = h:request { url = url .. "/slow", timeout = 0.3 }
-    check(res == nil and kind == "timeout", "timeout")
+    res, msg, kind = h:request { url = url .. "/slow", timeout = 0.3 }
+    check(res == nil and kind == "timeout" and type(msg) == "string", "timeout")
     assert(h:request { url = url .. "/hello" })
-    res, kind = h:request { method = "POST", url = url .. "/reset", body = "once" } -- reused conn
-    check(res == nil and kind == "transport", "no hidden re-send")
+    res, msg, kind = h:request { method = "POST", url = url .. "/reset", body = "once" } -- reused conn
+    check(res == nil and kind == "transport" and type(msg) == "string", "no hidden re-send")
     -- the header caps: our callback's, libcurl's own line limit mapped, trailers; the joins
     res = assert(h:request { url = url .. "/hostile?n=150" })
     check(res.headers["x-fold"] == "a b" and select(2, res.headers["x-r"]:gsub(", ", "")) == 149, "joined heads")
-    res, kind, msg = h:request { url = url .. "/hostile?n=300" }
+    res, msg, kind = h:request { url = url .. "/hostile?n=300" }
     check(res == nil and kind == "transport" and msg == "more than 200 response header lines", "header lines cap")
-    res, kind, msg = h:request { url = url .. "/hostile?big=70000" }
+    res, msg, kind = h:request { url = url .. "/hostile?big=70000" }
     check(res == nil and kind == "transport" and msg == "response headers larger than 65536 bytes", "header bytes cap")
-    res, kind, msg = h:request { url = url .. "/hostile?big=200000" }
+    res, msg, kind = h:request { url = url .. "/hostile?big=200000" }
     check(res == nil and kind == "transport" and msg == "response headers larger than 65536 bytes",
       "libcurl line cap mapped")
-    res, kind, msg = h:request { url = url .. "/hostile?t=1000" }
+    res, msg, kind = h:request { url = url .. "/hostile?t=1000" }
     check(res == nil and kind == "transport" and msg == "more than 200 response header lines", "trailer lines cap")
     res = assert(h:request { url = url .. "/hostile?t=10" })
     check(res.body == "ok" and res.headers["x-t"] == "v, v, v, v, v, v, v, v, v, v", "trailers joined")
@@ -396,8 +396,8 @@ with_nginx(function(url, tls_url, cert, have_lua)
     local t = core.http { ca_file = cert }
     check(assert(t:request { url = tls_url .. "/hello" }).body == "hello", "https with ca_file")
     t:close()
-    res, kind = core.http():request { url = tls_url .. "/hello" }
-    check(res == nil and kind == "tls", "https without ca -> tls")
+    res, msg, kind = core.http():request { url = tls_url .. "/hello" }
+    check(res == nil and kind == "tls" and type(msg) == "string", "https without ca -> tls")
     check(assert(core.http { verify = false }:request { url = tls_url .. "/hello" }).status == 200,
       "https verify=false")
     local tm = core.multi { ca_file = cert }
