@@ -54,34 +54,6 @@ static const char *curl_kind(CURLcode code) {
   return "transport";
 }
 
-/* ---- growable byte buffer ---- */
-
-void enkash_buf_free(enkash_buf *b) {
-  if (b->data != NULL) OPENSSL_clear_free(b->data, b->cap);
-  b->data = NULL;
-  b->len = b->cap = 0;
-}
-
-int enkash_buf_append(enkash_buf *b, const char *p, size_t n) {
-  if (n > b->cap - b->len) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *data;
-    while (cap - b->len < n) {
-      if (cap > (size_t)-1 / 2) return 0;
-      cap *= 2;
-    }
-    data = (char *)OPENSSL_malloc(cap);
-    if (data == NULL) return 0;
-    if (b->len > 0) memcpy(data, b->data, b->len);
-    if (b->data != NULL) OPENSSL_clear_free(b->data, b->cap);
-    b->data = data;
-    b->cap = cap;
-  }
-  if (n > 0) memcpy(b->data + b->len, p, n);
-  b->len += n;
-  return 1;
-}
-
 /* ---- reading option tables (value left on the stack: keeps strings alive) ---- */
 
 /* Pushes t[name]; returns its string or NULL when nil; raises on another type. */
@@ -241,17 +213,6 @@ void enkash_xfer_free_request(enkash_xfer *x) {
   enkash_buf_free(&x->req_body);
 }
 
-/* Empties a buffer for reuse: the used bytes are scrubbed, the block is kept when small
- * (bytes past len are always clean: never written, or scrubbed by an earlier recycle). */
-static void buf_recycle(enkash_buf *b) {
-  if (b->cap > RECYCLE_MAX) {
-    enkash_buf_free(b);
-    return;
-  }
-  if (b->len > 0) OPENSSL_cleanse(b->data, b->len);
-  b->len = 0;
-}
-
 /* The counters and flags of one exchange, back to zero. */
 static void xfer_clear_state(enkash_xfer *x) {
   x->req_head_bytes = x->head_bytes = x->head_lines = 0;
@@ -263,8 +224,8 @@ static void xfer_clear_state(enkash_xfer *x) {
 
 void enkash_xfer_recycle(enkash_xfer *x) {
   enkash_xfer_free_request(x);
-  buf_recycle(&x->body);
-  buf_recycle(&x->head);
+  enkash_buf_recycle(&x->body, RECYCLE_MAX);
+  enkash_buf_recycle(&x->head, RECYCLE_MAX);
   xfer_clear_state(x);
 }
 

@@ -13,17 +13,8 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "core.h"
-
-/* A growable byte buffer; may hold tokens, passwords or bodies: scrubbed on free. */
-typedef struct {
-  char *data;
-  size_t len, cap;
-} enkash_buf;
-
-void enkash_buf_free(enkash_buf *b);
-/* Appends n bytes; 0 when out of memory. Grows by copy so no unscrubbed block is left. */
-int enkash_buf_append(enkash_buf *b, const char *p, size_t n);
 
 /* Options of a handle (core.http's or core.multi's opts table). Strings are malloc'd.
  * max_response caps the body; max_header_bytes and max_header_lines cap the response's
