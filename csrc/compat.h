@@ -58,13 +58,16 @@ static inline void enkash_compat_setmetatable(lua_State *L, const char *tname) {
 #undef luaL_newlib
 #define luaL_newlib(L, l) (luaL_newlibtable((L), (l)), luaL_setfuncs((L), (l), 0))
 
-/* Lua 5.1 has no to-be-closed variables; the __close slot is simply not set there. */
-#define ENKASH_HAVE_CLOSE 0
-
-#else
-
-#define ENKASH_HAVE_CLOSE (LUA_VERSION_NUM >= 504)
-
 #endif /* LUA_VERSION_NUM < 502 */
+
+/* The __close entry of a metamethod list (luaL_Reg), for a handle usable as a to-be-closed
+ * variable (`local h <close> = ...`). Only Lua 5.4 has them; before, the entry is simply
+ * absent, so the lists stay free of version tests:
+ *     static const luaL_Reg meta[] = {{"__gc", l_close}, ENKASH_CLOSE_REG(l_close) {NULL, NULL}}; */
+#if LUA_VERSION_NUM >= 504
+#define ENKASH_CLOSE_REG(f) {"__close", (f)},
+#else
+#define ENKASH_CLOSE_REG(f)
+#endif
 
 #endif /* ENKASH_COMPAT_H */

@@ -109,9 +109,7 @@ static const luaL_Reg methods[] = {
 
 static const luaL_Reg meta[] = {
   {"__gc", l_close},
-#if ENKASH_HAVE_CLOSE
-  {"__close", l_close},
-#endif
+  ENKASH_CLOSE_REG(l_close)
   {"__tostring", l_tostring},
   {NULL, NULL},
 };
