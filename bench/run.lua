@@ -1,5 +1,6 @@
--- make bench: run every benchmark script in bench/ (all but run.lua, lib.lua and chart.lua), each
--- in its own process, then print bench/results.json and a table of the ratios, and draw the chart.
+-- make bench: run every benchmark script in bench/ (all but the helpers run.lua, lib.lua,
+-- chart.lua and stages.lua), each in its own process, then print bench/results.json and a
+-- table of the ratios, and draw the chart.
 -- A failing benchmark is reported, the others run.
 local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "bench") .. "/lib.lua")
 
@@ -7,7 +8,8 @@ local scripts = {}
 local p = assert(io.popen("ls " .. lib.dir .. "/*.lua"))
 for path in p:lines() do
   local name = path:match("([^/]+)%.lua$")
-  if name ~= "run" and name ~= "lib" and name ~= "chart" then scripts[#scripts + 1] = path end
+  local helper = name == "run" or name == "lib" or name == "chart" or name == "stages"
+  if not helper then scripts[#scripts + 1] = path end
 end
 p:close()
 table.sort(scripts)

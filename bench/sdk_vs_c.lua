@@ -4,6 +4,11 @@
 -- sdk_vs_c = enkash calls/s / C calls/s (best of ROUNDS, interleaved), and, when valgrind is
 -- there, sdk_vs_c_instr = C instructions per call / enkash instructions per call (callgrind,
 -- client process only: steadier than wall time on a shared 2-core machine).
+-- Then the breakdown of one call into its stages (bench/stages.lua: validate, encode, encrypt,
+-- transport, decrypt, decode, and "rest", the SDK's glue: the call less the stages), each in
+-- microseconds per call (in this process, best of ROUNDS) and instructions per call
+-- (callgrind on a child running only that stage IN and 2*IN times: difference / IN); recorded
+-- as stage_<name>_us and stage_<name>_instr.
 local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "bench") .. "/lib.lua")
 
 local N = tonumber(os.getenv("BENCH_N")) or 5000
@@ -16,6 +21,15 @@ local creds, device = lib.fixtures.creds, lib.fixtures.device
 if arg[1] == "--calls" then
   local client = lib.client(arg[3], { encryption = true })
   for _ = 1, tonumber(arg[2]) do assert(client.device:status(device)) end
+  client:close()
+  os.exit(0)
+end
+-- `sdk_vs_c.lua --stage NAME N URL`: a client, one warm-up call, then only that stage N times.
+if arg[1] == "--stage" then
+  local client = lib.client(arg[4], { encryption = true })
+  local fns = dofile(lib.dir .. "/stages.lua").prepare(client, device, lib.FIXED_TOKEN)
+  local fn = assert(fns[arg[2]], "unknown stage")
+  for _ = 1, tonumber(arg[3]) do fn() end
   client:close()
   os.exit(0)
 end
@@ -59,29 +73,79 @@ for _ = 1, ROUNDS do
 end
 local c_rate, e_rate = N / t_c, N / t_e
 local ratio = e_rate / c_rate
-lib.row("sdk_vs_c (wall)", ("%.0f/s"):format(e_rate), ("%.0f/s"):format(c_rate), ratio, ">= 0.9")
+lib.row("sdk_vs_c (wall)", ("%.0f/s"):format(e_rate), ("%.0f/s"):format(c_rate), ratio,
+  ">= " .. lib.targets.sdk_vs_c)
 local figures = { sdk_vs_c = ratio, sdk_enkash_calls_per_s = e_rate, sdk_c_calls_per_s = c_rate }
 
 -- Instruction counts: each side's whole process at IN and at 2*IN calls; the difference is
 -- the cost of IN calls with start-up and warm-up taken out.
-if lib.have("valgrind") and os.getenv("BENCH_NO_CALLGRIND") == nil then
-  local function instr(cmd)
-    local out = lib.sh("valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmd .. " 2>&1")
-    return tonumber((out:match("Collected : (%d+)")))
-  end
-  local lua_cmd = function(n)
-    return "lua5.4 " .. lib.q(lib.dir .. "/sdk_vs_c.lua") .. " --calls " .. n .. " " .. lib.q(srv.url)
-  end
-  local c1, c2 = instr(c_cmd(IN)), instr(c_cmd(2 * IN))
-  local e1, e2 = instr(lua_cmd(IN)), instr(lua_cmd(2 * IN))
-  if c1 and c2 and e1 and e2 then
-    local per_c, per_e = (c2 - c1) / IN, (e2 - e1) / IN
+local callgrind = lib.have("valgrind") and os.getenv("BENCH_NO_CALLGRIND") == nil
+local function instr(cmd)
+  local out = lib.sh("valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmd .. " 2>&1")
+  return tonumber((out:match("Collected : (%d+)")))
+end
+local function per_call(cmd_of)
+  local a, b = instr(cmd_of(IN)), instr(cmd_of(2 * IN))
+  return a and b and (b - a) / IN
+end
+local me = "lua5.4 " .. lib.q(lib.dir .. "/sdk_vs_c.lua")
+if callgrind then
+  local per_c = per_call(c_cmd)
+  local per_e = per_call(function(n) return me .. " --calls " .. n .. " " .. lib.q(srv.url) end)
+  if per_c and per_e then
     local r = per_c / per_e
-    lib.row("sdk_vs_c (instructions)", ("%.0f/call"):format(per_e), ("%.0f/call"):format(per_c), r, ">= 0.9")
+    lib.row("sdk_vs_c (instructions)", ("%.0f/call"):format(per_e), ("%.0f/call"):format(per_c), r,
+      ">= " .. lib.targets.sdk_vs_c_instr)
     figures.sdk_vs_c_instr = r
     figures.sdk_enkash_instr_per_call = per_e
     figures.sdk_c_instr_per_call = per_c
   end
+end
+
+-- The breakdown. Wall: each stage's best of ROUNDS runs of SN in this process. Instructions:
+-- each stage in its own child under callgrind (the whole call's count is the one above).
+local stages = dofile(lib.dir .. "/stages.lua")
+local SN = tonumber(os.getenv("BENCH_STAGE_N")) or 2000
+local fns = stages.prepare(client, device, lib.FIXED_TOKEN)
+local function wall_us(fn)
+  return lib.best(ROUNDS, function()
+    local t0 = lib.now()
+    for _ = 1, SN do fn() end
+    return lib.now() - t0
+  end) / SN * 1e6
+end
+local us, ins = {}, {}
+for _, name in ipairs(stages.names) do
+  local key = name == "decode" and "decode_all" or name
+  us[name] = wall_us(fns[key])
+  if callgrind then
+    ins[name] = per_call(function(n) return me .. " --stage " .. key .. " " .. n .. " " .. lib.q(srv.url) end)
+  end
+end
+-- decode_all decrypts too (envelope.decode does): the decode stage is what it does besides.
+us.decode = us.decode - us.decrypt
+if ins.decode and ins.decrypt then ins.decode = ins.decode - ins.decrypt end
+us.call = t_e / N * 1e6
+ins.call = figures.sdk_enkash_instr_per_call
+local sum_us, sum_in, counted = 0, 0, ins.call ~= nil
+for _, name in ipairs(stages.names) do
+  sum_us = sum_us + us[name]
+  if ins[name] then sum_in = sum_in + ins[name] else counted = false end
+end
+us.rest = us.call - sum_us
+ins.rest = counted and ins.call - sum_in or nil
+
+print(("%-28s %14s %14s %8s"):format("stage of one call", "us/call", "instr/call", "share"))
+local rows = {}
+for _, name in ipairs(stages.names) do rows[#rows + 1] = name end
+rows[#rows + 1] = "rest"
+rows[#rows + 1] = "call"
+for _, name in ipairs(rows) do
+  local share = ins[name] and ins.call and ("%7.1f%%"):format(100 * ins[name] / ins.call) or ""
+  print(("  %-26s %14.2f %14s %8s"):format(name, us[name], ins[name] and ("%.0f"):format(ins[name]) or "-",
+    share))
+  figures["stage_" .. name .. "_us"] = us[name]
+  if ins[name] then figures["stage_" .. name .. "_instr"] = ins[name] end
 end
 
 client:close()
