@@ -40,8 +40,8 @@ return {
   -- arrives in the envelope. Config: encryption.
   encryption = "auto",
 
-  --- Response size cap for one HTTP response. Config: max_response_bytes.
-  max_response_bytes = 8 * 1024 * 1024,
+  --- Response size cap for one HTTP response (enkash.defaults). Config: max_response_bytes.
+  max_response_bytes = require("enkash.defaults").max_response_bytes,
 
   --- Reconciliation of money-moving calls (README, "Money-moving calls"). Enkash documents no Wallet status
   -- values or error texts, so these are the readings enkash applies to the status endpoints'

@@ -44,7 +44,7 @@ end
 
 local function auth_error(message, res)
   return nil, errors.new("auth", message, {
-    endpoint = ENDPOINT, http_status = res and res.status, retryable = false,
+    endpoint = ENDPOINT, http_status = res and res.status,
   })
 end
 
@@ -106,15 +106,18 @@ end
 -- @tparam table cfg resolved config
 -- @tparam table transport an enkash transport
 -- @param store the C token store
+-- @tparam[opt] number timeout seconds for this request (default `cfg.timeout`): the caller's
+-- deadline cuts it
 -- @treturn table|nil info {lifetime, token_type}
 -- @treturn table|nil err kind auth for refused credentials, else transport/http kinds
-function M.fetch(cfg, transport, store)
+function M.fetch(cfg, transport, store, timeout)
   local body = url.form({
     { "username", cfg.username }, { "password", cfg.password },
     { "grant_type", "password" }, { "clientId", cfg.client_id },
   })
   local res, err = transport:request{
-    method = "POST", url = cfg.auth_url, body = body, timeout = cfg.timeout,
+    method = "POST", url = cfg.auth_url, body = body, timeout = timeout or cfg.timeout,
+    connect_timeout = cfg.connect_timeout,
     headers = {
       ["Authorization"] = "Basic " .. core.b64encode(cfg.client_id .. ":" .. cfg.client_secret),
       ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -148,7 +151,6 @@ function M.fetch(cfg, transport, store)
   end
   return nil, errors.new("http", "token endpoint answered HTTP " .. res.status, {
     endpoint = ENDPOINT, http_status = res.status,
-    retryable = res.status == 429 or res.status >= 500,
   })
 end
 

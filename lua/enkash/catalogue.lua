@@ -35,6 +35,8 @@
 -- (it still goes out as the JSON number 20.00 when the field is `as = "number"`).
 -- @module enkash.catalogue
 
+local statuses = require "enkash.statuses"
+
 local M = {}
 
 local function copy(t)
@@ -81,6 +83,9 @@ local device_fields = {
 
 local P = "/api/v0/partner/enKashCard"
 
+-- Balance loads are credits only: the debit value of the domain is refused on them.
+local CREDIT = statuses.transaction_type.CR
+
 -- The record fields that may carry a money call's reference in a status answer, for
 -- enkash.reconcile: a record matches when one of them equals the call's reference. Loads: the
 -- Rewards guide says "the pgReferenceNumber in the response matches your
@@ -90,6 +95,19 @@ local P = "/api/v0/partner/enKashCard"
 local LOAD_MATCH = { "pgReferenceNumber", "uniqueReferenceNumber", "uniqueReferenceNum" }
 local TRANSFER_MATCH = { "uniqueTransactionId" }
 local SETTLEMENT_MATCH = { "merchantUniqueTxnId", "uniqueTransactionId" }
+
+-- How each kind of money row asks whether it took effect (the row's `status`), written once.
+-- A wallet load is looked up among the wallet's transactions by its reference.
+local LOAD_STATUS = {
+  endpoint = "wallet.transaction", params = {
+    companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
+    pgReferenceNumber = "uniqueReferenceNumber",
+  }, match = LOAD_MATCH, words = "transaction", amount = "amount",
+}
+local TRANSFER_STATUS = {
+  endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" },
+  match = TRANSFER_MATCH, words = "transaction", amount = "amount",
+}
 
 --- All rows, in the portal's order (V5 navigation).
 M.rows = {
@@ -122,9 +140,9 @@ M.rows = {
     fields = {
       req(company()), req(account()), req(str("email", "email")), req(str("mobile", "mobile")),
       req(str("title")), req(str("firstName")), req(str("lastName")),
-      enum("gender", { "M", "F" }), -- required in V1's table, absent from V2's example
+      enum("gender", statuses.values("gender")), -- required in V1's table, absent from V2's example
       req({ name = "documents", type = "list", item = {
-        req(enum("docType", { "PAN" })), req(str("docNo", "pan")),
+        req(enum("docType", statuses.values("doc_type"))), req(str("docNo", "pan")),
       } }),
       str("specialDate", "date_ddmmyyyy"),
       req(str("address")), str("address2"), req(str("city")), req(str("state")),
@@ -194,10 +212,7 @@ M.rows = {
       req(ref("uniqueReferenceNumber")), str("remarks"),
     },
     money = true, reference = "uniqueReferenceNumber",
-    status = { endpoint = "wallet.transaction", params = {
-      companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
-      pgReferenceNumber = "uniqueReferenceNumber",
-    }, match = LOAD_MATCH, words = "transaction", amount = "amount" },
+    status = LOAD_STATUS,
     documented = false,
     assumption = "only the navigation entry exists (old name Load Money Topup); the body follows "
       .. "Wallet Top-Up's conventions: the wallet's ids, amount, uniqueReferenceNumber",
@@ -207,7 +222,7 @@ M.rows = {
     name = "wallet.top_up", method = "POST", host = "api", path = P .. "/balance",
     fields = {
       company(), account(), str("createdBy"), amount("amount", "number"),
-      req(enum("transactionType", { "CR" }, { value = "CR" })), str("description"), str("type"),
+      req(enum("transactionType", { CREDIT }, { value = CREDIT })), str("description"), str("type"),
       str("transactionCode"), req(ref("uniqueReferenceNumber")), str("remarks"), card(),
       str("enkashCardBenefitId"),
     },
@@ -218,10 +233,7 @@ M.rows = {
       enkashCardBenefitId = "EKCBY22EXYH",
     },
     money = true, reference = "uniqueReferenceNumber",
-    status = { endpoint = "wallet.transaction", params = {
-      companyId = "companyId", cardAccountId = "cardAccountId", enKashCardId = "enKashCardId",
-      pgReferenceNumber = "uniqueReferenceNumber",
-    }, match = LOAD_MATCH, words = "transaction", amount = "amount" },
+    status = LOAD_STATUS,
     documented = true,
     source = "docs/enkash-api.md §4.9, https://docs.enkash.com/api-19838579",
   },
@@ -235,7 +247,7 @@ M.rows = {
   },
   {
     name = "wallet.send_otp", method = "POST", host = "api", path = P .. "/otp",
-    fields = { req(enum("cardOtpAction", { "TRANSACTION_OTP" })), req(account()), card() },
+    fields = { req(enum("cardOtpAction", statuses.values("card_otp_action"))), req(account()), card() },
     example = { cardOtpAction = "TRANSACTION_OTP", cardAccountId = "CAC7975", enKashCardId = "EKCBEFFEC1" },
     documented = true,
     source = "docs/enkash-api.md §4.11, https://docs.enkash.com/api-19201679",
@@ -284,8 +296,7 @@ M.rows = {
       req(ref("uniqueTransactionId")), str("remarks"),
     },
     money = true, reference = "uniqueTransactionId",
-    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" },
-               match = TRANSFER_MATCH, words = "transaction", amount = "amount" },
+    status = TRANSFER_STATUS,
     documented = false,
     assumption = "only the navigation entry exists (old name Fund Transfer); the reference is "
       .. "uniqueTransactionId, as on the merchant debit",
@@ -298,8 +309,7 @@ M.rows = {
       req(ref("uniqueTransactionId")), str("remarks"),
     },
     money = true, reference = "uniqueTransactionId",
-    status = { endpoint = "transfers.status", params = { uniqueTransactionId = "uniqueTransactionId" },
-               match = TRANSFER_MATCH, words = "transaction", amount = "amount" },
+    status = TRANSFER_STATUS,
     documented = false,
     assumption = "only the navigation entry exists",
     source = "docs/enkash-api.md §4.15",
@@ -317,7 +327,7 @@ M.rows = {
     fields = {
       req(str("merchantDetailId")), card("enkashCardId"), -- lower-case k here, as documented
       req(company()), req(account()), amount("amount", "number"), str("productCode"), str("remarks"),
-      req(enum("otpMedium", { "MOBILE", "MFA" })),
+      req(enum("otpMedium", statuses.values("otp_medium"))),
       str("otp", "otp", { required_when = { otpMedium = "MOBILE" } }),
       str("otpReferenceId", nil, { required_when = { otpMedium = "MOBILE" } }),
       str("mfaCode", nil, { required_when = { otpMedium = "MFA" } }),

@@ -5,6 +5,7 @@
 
 local assumptions = require "enkash.assumptions"
 local catalogue = require "enkash.catalogue"
+local defaults = require "enkash.defaults"
 local errors = require "enkash.errors"
 local url_policy = require "enkash.url_policy"
 local redact = require "enkash.redact"
@@ -44,13 +45,14 @@ local types = {
   status_words = "table", error_patterns = "table", pending_interval = "number", pending_wait = "number",
   allow_insecure_http = "boolean", deadline = "number", log_level = "string",
   ngx_shared_dict = "string",
+  clock = "function", sleep = "function", -- enkash.clock: virtual time in tests
   strict = "boolean", -- opt-in checks Enkash does not state (enkash.validate.strict_only)
 }
 --- Every option enkash.new takes, and its Lua type ("any": checked by value).
 M.types = types
 
 --- Log levels, lowest first.
-M.log_levels = { debug = 1, info = 2, warn = 3, error = 4 }
+M.log_levels = defaults.log_levels
 
 --- Bounds of the options' values (the README's Options section states them).
 M.limits = {
@@ -73,8 +75,8 @@ end
 
 
 
--- Defaults that are policy, not assumptions (backoff from 0.5 s, capped at 5 s).
-local policy = { retries = 2, retry_base = 0.5, retry_cap = 5, retry_after_max = 30 }
+-- Defaults that are policy, not assumptions (enkash.defaults).
+local policy = defaults.retry
 
 local function bad(msg, field)
   return nil, errors.new("validation", "config: " .. msg, { field = field })
@@ -442,8 +444,9 @@ local function apply_defaults(cfg)
   if cfg.encryption ~= "auto" and cfg.encryption ~= true and cfg.encryption ~= false then
     return bad('encryption must be "auto", true or false', "encryption")
   end
-  cfg.timeout = cfg.timeout or 30
-  cfg.connect_timeout = cfg.connect_timeout or 5
+  cfg.timeout = cfg.timeout or defaults.timeout
+  cfg.connect_timeout = cfg.connect_timeout or defaults.connect_timeout
+  cfg.user_agent = cfg.user_agent or defaults.user_agent
   if cfg.verify == nil then cfg.verify = true end
   if cfg.strict == nil then cfg.strict = false end
   if type(cfg.strict) ~= "boolean" then
@@ -458,7 +461,7 @@ local function apply_defaults(cfg)
     if cfg[k] == nil then cfg[k] = v end
   end
   cfg.routes = cfg.routes or {}
-  cfg.log_level = cfg.log_level or "info"
+  cfg.log_level = cfg.log_level or defaults.log_level
   if not M.log_levels[cfg.log_level] then
     return bad("log_level must be debug, info, warn or error", "log_level")
   end

@@ -85,10 +85,6 @@ function M.records(payload)
   return out
 end
 
-local function retryable(status)
-  return status == 429 or status == 502 or status == 503 or status == 504
-end
-
 -- Retry-After in seconds (the HTTP-date form is not used by API gateways we know of).
 local function retry_after(res)
   local v = res.headers and res.headers["retry-after"]
@@ -102,8 +98,8 @@ end
 local function http_error(endpoint, res, message, said, cfg)
   local status = res.status
   return nil, errors.new("http", message, {
-    endpoint = endpoint, http_status = int(status), retryable = retryable(status),
-    retry_after = retry_after(res), code = error_codes.classify(said, nil, status, cfg),
+    endpoint = endpoint, http_status = int(status), retry_after = retry_after(res),
+    code = error_codes.classify(said, nil, status, cfg),
   })
 end
 
@@ -193,7 +189,7 @@ function M.decode(res, endpoint, mode, secret, cfg)
   if type(said) ~= "string" or said == "" then said = nil end
   return nil, errors.new("api", redact.text(said or "request failed"), {
     endpoint = endpoint, response_code = rc, http_status = int(status),
-    retryable = retryable(status), retry_after = retry_after(res),
+    retry_after = retry_after(res),
     code = error_codes.classify(said, rc, status, cfg),
   })
 end

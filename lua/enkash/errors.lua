@@ -4,6 +4,7 @@
 -- @module enkash.errors
 
 local redact = require "enkash.redact"
+local retry = require "enkash.retry"
 
 local setmetatable, tostring, type = setmetatable, tostring, type
 local concat = table.concat
@@ -20,7 +21,15 @@ M.kinds = {
 local FREE_TEXT = { "field", "status" }
 
 local Error = {}
-Error.__index = Error
+--- Field lookup: `retryable` is not stored but derived from the facts by the one retry
+-- decision (enkash.retry), unless the maker of the error said so explicitly.
+-- @tparam table e the error
+-- @param k the key
+-- @return the value
+function Error.__index(e, k)
+  if k == "retryable" then return retry.retryable(e) end
+  return Error[k]
+end
 
 -- Numbers decoded from JSON may be floats (1.0): print whole ones as integers.
 local function num(v)
@@ -46,12 +55,13 @@ end
 --- Build an error.
 -- @tparam string kind one of `M.kinds`
 -- @tparam string message human text, already free of secrets and PII
--- @tparam[opt] table fields code, http_status, response_code, endpoint, field, retryable
+-- @tparam[opt] table fields facts: code, http_status, response_code, endpoint, field,
+-- retry_after, sent (false: the request never left); `retryable` only to overrule the facts
 -- @treturn table err
 function M.new(kind, message, fields)
   if not M.kinds[kind] then error("unknown error kind: " .. tostring(kind), 2) end
   -- Redaction happens here for every message, whatever built it (enkash.redact, one place).
-  local e = { kind = kind, message = redact.text(message), retryable = false }
+  local e = { kind = kind, message = redact.text(message) }
   if type(fields) == "table" then
     for k, v in pairs(fields) do e[k] = v end
   end

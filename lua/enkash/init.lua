@@ -5,9 +5,20 @@
 local client = require "enkash.client"
 local core = require "enkash.core"
 local errors = require "enkash.errors"
+local onboarding = require "enkash.flows.onboarding"
+
+--- Is the wallet usable, and what comes next? The T&C and KYC guides as code
+-- (enkash.onboarding, a flow above the client: this façade, the top layer, attaches it).
+-- @tparam table params Get Wallet Details params (enKashCardId; ids default from config)
+-- @treturn table|nil {usable, next = "accept_tnc" | "min_kyc" | "vkyc" | nil, kyc, kyc_level,
+-- tnc_accepted, wallet}
+-- @treturn table|nil err
+function client.Client:onboarding_state(params)
+  return onboarding.state(self, params)
+end
 
 local M = {
-  _VERSION = "enkash 0.1.0",
+  _VERSION = "enkash " .. require("enkash.defaults").version,
   catalogue = require "enkash.catalogue",
   errors = require "enkash.errors",
   webhook = require "enkash.webhook",

@@ -22,14 +22,13 @@ local envelope = require "enkash.envelope"
 local errors = require "enkash.errors"
 local log = require "enkash.log"
 local money = require "enkash.money"
-local pipeline = require "enkash.pipeline"
 local retry = require "enkash.retry"
 local validate = require "enkash.validate"
 
 local type, tostring, tonumber, format, byte, find, pairs, ipairs = type, tostring, tonumber, string.format,
   string.byte, string.find, pairs, ipairs
 local concat, upper, min = table.concat, string.upper, math.min
-local monotime, null = core.monotime, cjson.null
+local null = cjson.null
 
 local M = {}
 
@@ -169,15 +168,16 @@ local function spec_of(cfg, row)
            words = cfg.words[st.words or "transaction"] }
 end
 
--- Ask the status endpoint once. Returns verdict, record | err, why.
-local function lookup(client, row, fields, ref, paise)
+-- Ask the status endpoint once (through the caller's `lookup`). Returns verdict, record | err, why.
+local function lookup(ctx, fields, paise)
+  local row = ctx.row
   local params = {}
   for status_field, own_field in pairs(row.status.params) do
     params[status_field] = validate.value(fields, own_field)
   end
-  local payload, res = client:call(row.status.endpoint, params)
+  local payload, res = ctx.lookup(row.status.endpoint, params)
   if payload then
-    local verdict, record, why = M.read(payload, spec_of(client.config, row), ref, paise)
+    local verdict, record, why = M.read(payload, spec_of(ctx.cfg, row), ctx.ref, paise)
     return verdict, record, why, res
   end
   if res.code == "not_found" then return "absent" end
@@ -191,21 +191,19 @@ local function unknown(row, ref, cause, why, word)
     { endpoint = row.name, reference = ref, status = word, retryable = false })
 end
 
---- Perform a money-moving call with reconciliation.
+--- Perform a money-moving call with reconciliation. Sends and lookups are the caller's
+-- (enkash.pipeline's) functions: this module decides when, never how.
 -- With `opts.lookup_first` (a resumed runbook whose journal holds the reference but not the
 -- outcome) the status endpoint is asked before anything is sent.
--- @tparam table client
--- @tparam table row a money row
--- @tparam table req from pipeline.build
--- @tparam string ref the call's reference
--- @tparam table opts per-call options (timeout, deadline, lookup_first)
+-- @tparam table ctx {row, req (from the pipeline's build), ref, opts (lookup_first), cfg,
+-- deadline (enkash.deadline), send = function(attempt) -> payload, res | nil, err,
+-- lookup = function(name, params) -> payload, res | nil, err, now, sleep}
 -- @return payload: the call's answer, or the matching status record when reconciled
 -- @treturn table response (with `reference`, and `reconciled = true` when answered from the
 -- status endpoint) or the error (with `reference`)
-function M.call(client, row, req, ref, opts)
-  local cfg = client.config
-  local started = monotime()
-  local deadline = opts.deadline or cfg.deadline
+function M.call(ctx)
+  local cfg, row, req, ref, deadline = ctx.cfg, ctx.row, ctx.req, ctx.ref, ctx.deadline
+  local now, sleep = ctx.now, ctx.sleep
   local paise = sent_paise(row, req.fields)
   local sends = 0
   local no_resend = false -- the server said the reference exists, or answered success
@@ -214,11 +212,12 @@ function M.call(client, row, req, ref, opts)
 
   -- Wait for a pending record, within the call's deadline (or pending_wait).
   local function wait_pending(tries, first_pending)
-    local limit = deadline and (started + deadline) or (first_pending + cfg.pending_wait)
     local delay = cfg.pending_interval * 1.5 ^ (tries - 1)
-    local now = monotime()
-    if now + delay > limit then return false end
-    client.transport:sleep(min(delay, limit - now))
+    if deadline.ends then return deadline:sleep(delay) end
+    local limit = first_pending + cfg.pending_wait
+    local t = now()
+    if t + delay > limit then return false end
+    sleep(min(delay, limit - t))
     return true
   end
 
@@ -227,7 +226,7 @@ function M.call(client, row, req, ref, opts)
     local tries, first_pending = 0, nil
     while true do
       tries = tries + 1
-      local verdict, rec, why, st_res = lookup(client, row, req.fields, ref, paise)
+      local verdict, rec, why, st_res = lookup(ctx, req.fields, paise)
       log.emit(cfg, "warn", "reconcile", { endpoint = row.name, reference = ref, verdict = verdict,
                                            cause = cause })
       if verdict == "succeeded" then
@@ -239,7 +238,7 @@ function M.call(client, row, req, ref, opts)
           endpoint = row.name, reference = ref, reconciled = true, retryable = false,
           code = "transaction_failed", status = rec.status })
       elseif verdict == "pending" then
-        first_pending = first_pending or monotime()
+        first_pending = first_pending or now()
         if not wait_pending(tries, first_pending) then
           return true, unknown(row, ref, cause, "the record is still " .. tostring(rec.status), rec.status)
         end
@@ -260,14 +259,14 @@ function M.call(client, row, req, ref, opts)
     end
   end
 
-  if opts.lookup_first then
+  if ctx.opts.lookup_first then
     local final, a, b = settle()
     if final then return a, b end
   end
+  local decision = { money = true, attempt = 0, attempts = cfg.max_sends }
   while true do
     sends = sends + 1
-    opts.attempt = sends
-    local payload, res = pipeline.send(client, row, req, opts)
+    local payload, res = ctx.send(sends)
     if payload then
       res.reference = ref
       -- The answer itself: believed when it is our record and says succeeded (or says nothing).
@@ -289,18 +288,20 @@ function M.call(client, row, req, ref, opts)
     else
       err = res
       err.reference = ref
-      if retry.not_processed(err) then
+      decision.attempt = sends
+      local action = retry.decide(err, decision)
+      if action == "retry" then
         -- Refused before the application saw it: the same request may go again.
-        if sends >= cfg.max_sends then return nil, err end
-        client.transport:sleep(retry.delay(cfg, sends, err))
-      else
+        if not deadline:sleep(retry.delay(cfg, sends, err)) then return nil, err end
+      elseif action == "reconcile" then
         local dup = err.code == "duplicate_reference"
-        if not (retry.ambiguous(err) or dup) then return nil, err end
         no_resend = no_resend or dup
         cause = "the call failed (" .. err.kind .. (dup and ", already exists" or "") .. ")"
-        if cfg.reconcile_delay > 0 then client.transport:sleep(cfg.reconcile_delay) end
+        if cfg.reconcile_delay > 0 then deadline:wait(cfg.reconcile_delay) end
         local final, a, b = settle()
         if final then return a, b end
+      else
+        return nil, err
       end
     end
   end

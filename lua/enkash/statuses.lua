@@ -124,6 +124,16 @@ for domain, d in pairs(M.domains) do
   by_value[domain], by_lower[domain] = exact, folded
 end
 
+--- The values of a domain, in the portal's order (the catalogue's enums come from here).
+-- @tparam string domain
+-- @treturn table list of strings (empty for an unknown domain)
+function M.values(domain)
+  local out = {}
+  local d = M.domains[domain]
+  for i, v in ipairs(d and d.values or {}) do out[i] = v.value end
+  return out
+end
+
 --- Describe a status value. Never raises: an unknown value, an unknown domain or a
 -- non-string passes through as a string with `known = false`. Values are matched exactly,
 -- then ignoring case.

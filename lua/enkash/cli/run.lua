@@ -4,9 +4,9 @@
 local args_lib = require "enkash.cli.args"
 local csv = require "enkash.cli.csv"
 local progress = require "enkash.cli.progress"
-local runbook = require "enkash.runbook"
+local runbook = require "enkash.flows.runbook"
 local session = require "enkash.cli.session"
-local store_lib = require "enkash.runbook.store"
+local store_lib = require "enkash.flows.store"
 local cjson = require "cjson.safe"
 
 local M = {}
@@ -113,8 +113,7 @@ local function bulk(rb, client, store, o, say, runs_dir)
     end
   end
   local tty = not o.json
-  local batch = require "enkash.batch"
-  batch.run(tasks, {
+  require("enkash.transport.scheduler").run(tasks, {
     concurrency = width,
     on_done = function(_, r)
       done = done + 1

@@ -3,13 +3,14 @@
 -- `t:request{method, url, headers, body, timeout}` -> `{status, headers, body}` | `nil, err`,
 -- `t:sleep(seconds)`, `t:stats()`, `t:close()`.
 --
--- Outside a batch it blocks. Inside a task of `enkash.batch` it does not: `request` hands the
--- request to the batch's `core.multi` (made with the same HTTP options) and yields until it
--- completes, and `sleep` yields a timer, so the other tasks run meanwhile.
+-- Outside a batch it blocks. Inside a task of the scheduler (enkash.transport.scheduler) it
+-- does not: `request` hands the request to the batch's `core.multi` (made with the same
+-- HTTP options) and yields until it completes, and `sleep` yields a timer, so the other tasks
+-- run meanwhile.
 -- @module enkash.transport.curl
 
 local core = require "enkash.core"
-local batch = require "enkash.batch"
+local scheduler = require "enkash.transport.scheduler"
 local errors = require "enkash.errors"
 
 local setmetatable = setmetatable
@@ -46,23 +47,23 @@ end
 -- for a request whose URL and headers are over the header cap (then nothing was sent)
 function T:request(req)
   local res, message, kind
-  if batch.can_http(self.http_opts) then
-    res, message, kind = batch.http(req)
+  if scheduler.can_http(self.http_opts) then
+    res, message, kind = scheduler.http(req)
   else
     res, message, kind = self.handle:request(req)
   end
   if res then return res end
-  return nil, errors.new(kind, message, { retryable = kind ~= "tls" and kind ~= "validation" })
+  return nil, errors.new(kind, message) -- facts only: enkash.retry decides what follows
 end
 
 --- Wait `seconds`: blocks outside a batch, yields to the other tasks inside one.
 -- @tparam number seconds
 function T.sleep(_, seconds)
-  batch.sleep(seconds)
+  scheduler.sleep(seconds)
 end
 
 --- Counters of the blocking handle: {requests, connects} (a batch's requests are counted
--- by its multi: see `enkash.batch.run`'s `results.stats`).
+-- by its multi: see `enkash.transport.scheduler.run`'s `results.stats`).
 -- @treturn table
 function T:stats()
   return self.handle:stats()

@@ -50,12 +50,15 @@ end
 function M.client(print_line, opts)
   local sandbox_opts = {}
   for k, v in pairs(opts and opts.sandbox_opts or {}) do sandbox_opts[k] = v end
+  local ok, sandbox = pcall(require("enkash.sandbox").new, sandbox_opts)
+  if not ok then return nil, tostring(sandbox) end
+  -- The transport is made first and handed to enkash.new (a transport object): the client's
+  -- sleeps then reach the sandbox's clock through it.
   local client, err = require("enkash").new{
-    env = "sandbox", base_url = "http://dry-run.invalid", transport = "sandbox",
-    sandbox_opts = sandbox_opts, getenv = dry_getenv,
+    env = "sandbox", base_url = "http://dry-run.invalid", allow_insecure_http = true,
+    transport = M.new({ sandbox = sandbox }, print_line), getenv = dry_getenv,
   }
   if not client then return nil, tostring(err) end
-  client.transport = M.new({ sandbox = client.transport.sandbox }, print_line)
   return client, function() end
 end
 

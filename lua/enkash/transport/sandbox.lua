@@ -21,11 +21,22 @@ local raw_errors = {
 
 --- Create a transport bound to a sandbox instance.
 -- @tparam table cfg resolved config; `cfg.sandbox` is an existing emulator, otherwise one is
--- made from `cfg.sandbox_opts`
+-- made from `cfg.sandbox_opts` (on `cfg.clock` when given). `cfg.sleep` (enkash.clock) serves
+-- the emulator's delays and timeouts, so they pass in virtual time.
 -- @treturn table transport
 function M.new(cfg)
-  local sb = cfg.sandbox or require("enkash.sandbox").new(cfg.sandbox_opts)
-  return setmetatable({ sandbox = sb, name = "sandbox", requests = 0 }, T)
+  local sb = cfg.sandbox
+  if not sb then
+    local opts = cfg.sandbox_opts
+    if cfg.clock and not (opts and opts.clock) then
+      local copy = {}
+      for k, v in pairs(cfg.sandbox_opts or {}) do copy[k] = v end
+      copy.clock = cfg.clock
+      opts = copy
+    end
+    sb = require("enkash.sandbox").new(opts)
+  end
+  return setmetatable({ sandbox = sb, name = "sandbox", requests = 0, wait = cfg.sleep or core.sleep }, T)
 end
 
 --- Send one request to the emulator.
@@ -44,23 +55,22 @@ function T:request(req)
   }
   if res.delay and res.delay > 0 then
     if req.timeout and res.delay >= req.timeout then
-      core.sleep(req.timeout)
-      return nil, errors.new("timeout", "Operation timed out after " .. req.timeout .. " s",
-        { retryable = true })
+      self.wait(req.timeout)
+      return nil, errors.new("timeout", "Operation timed out after " .. req.timeout .. " s")
     end
-    core.sleep(res.delay)
+    self.wait(res.delay)
   end
   local raw = res.raw and raw_errors[res.raw]
-  if raw then return nil, errors.new(raw[1], raw[2], { retryable = true }) end
+  if raw then return nil, errors.new(raw[1], raw[2]) end
   local lowered = {}
   for k, v in pairs(res.headers or {}) do lowered[lower(k)] = v end
   return { status = res.status, headers = lowered, body = res.body or "" }
 end
 
---- Sleep (blocking, as outside nginx).
+--- Sleep (blocking, as outside nginx; or `cfg.sleep`).
 -- @tparam number seconds
-function T.sleep(_, seconds)
-  core.sleep(seconds)
+function T:sleep(seconds)
+  self.wait(seconds)
 end
 
 --- Counters: {requests, connects}; there are no connections in-process.
