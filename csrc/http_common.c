@@ -11,10 +11,6 @@
 
 #include "http_common.h"
 
-#define DEFAULT_MAX_RESPONSE ((size_t)8 * 1024 * 1024)
-#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
-#define DEFAULT_TIMEOUT_MS 30000L
-#define DEFAULT_USER_AGENT "enkash-lua"
 #define MAX_TIMEOUT_S (7.0 * 24 * 3600) /* a week: keeps the ms value inside a long */
 #define RECYCLE_MAX ((size_t)64 * 1024) /* response buffers up to this size are kept */
 
@@ -112,14 +108,14 @@ static size_t opt_size(lua_State *L, int t, int arg, const char *name, size_t de
 void enkash_http_opts_read(lua_State *L, int t, int arg, enkash_http_opts *o) {
   o->ca_file = opt_cstring_copy(L, t, arg, "ca_file", NULL);
   o->proxy = opt_cstring_copy(L, t, arg, "proxy", NULL);
-  o->user_agent = opt_cstring_copy(L, t, arg, "user_agent", DEFAULT_USER_AGENT);
+  o->user_agent = opt_cstring_copy(L, t, arg, "user_agent", ENKASH_FALLBACK_USER_AGENT);
   lua_getfield(L, t, "verify");
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN)
     luaL_argerror(L, arg, "field 'verify' must be a boolean");
   o->verify = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, t, "max_response_bytes");
   if (lua_isnil(L, -1)) {
-    o->max_response = DEFAULT_MAX_RESPONSE;
+    o->max_response = ENKASH_FALLBACK_MAX_RESPONSE;
   } else {
     lua_Number n = lua_tonumber(L, -1);
     if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1 && n <= 1e15) || n != floor(n))
@@ -132,8 +128,9 @@ void enkash_http_opts_read(lua_State *L, int t, int arg, enkash_http_opts *o) {
   o->max_header_bytes = opt_size(L, t, arg, "max_header_bytes", ENKASH_MAX_HEADER_BYTES, 1,
                                  (double)ENKASH_MAX_HEADER_BYTES);
   o->max_header_lines = opt_size(L, t, arg, "max_header_lines", ENKASH_MAX_HEADER_LINES, 1, 10000);
-  o->connect_timeout_ms = opt_timeout_ms(L, t, arg, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
-  o->timeout_ms = opt_timeout_ms(L, t, arg, "timeout", DEFAULT_TIMEOUT_MS);
+  o->connect_timeout_ms =
+      opt_timeout_ms(L, t, arg, "connect_timeout", ENKASH_FALLBACK_CONNECT_TIMEOUT_MS);
+  o->timeout_ms = opt_timeout_ms(L, t, arg, "timeout", ENKASH_FALLBACK_TIMEOUT_MS);
 }
 
 void enkash_http_opts_free(enkash_http_opts *o) {

@@ -27,9 +27,23 @@ typedef struct {
   long connect_timeout_ms, timeout_ms;
 } enkash_http_opts;
 
-/* Default caps on response headers: no real gateway comes near them (nginx as a proxy
- * passes 4-8 KiB of upstream headers by default; an Enkash answer has about 15 lines), and
- * they bound the work a hostile answer can cause after libcurl is done with it. */
+/* ---- fallbacks of the handle options: the only place the C core defines them ----
+ *
+ * The policy lives in Lua (lua/enkash/defaults.lua, via the resolved config): the SDK's
+ * transports always pass timeout, connect_timeout, max_response_bytes and user_agent, so these
+ * are used only by a bare core.http{} / core.multi{} (specs, tools, the sandbox's webhook
+ * sender). They mirror enkash.defaults; the user agent carries no version, so the version
+ * is not written down twice. */
+#define ENKASH_FALLBACK_TIMEOUT_MS 30000L         /* enkash.defaults.timeout, 30 s */
+#define ENKASH_FALLBACK_CONNECT_TIMEOUT_MS 5000L  /* enkash.defaults.connect_timeout, 5 s */
+#define ENKASH_FALLBACK_MAX_RESPONSE ((size_t)8 * 1024 * 1024) /* .max_response_bytes */
+#define ENKASH_FALLBACK_USER_AGENT "enkash-lua"   /* enkash.defaults.user_agent, unversioned */
+#define ENKASH_FALLBACK_MAX_TOTAL_CONNECTIONS 64L /* core.multi's pool; no Lua default */
+
+/* Caps on response headers, no Lua default either (the SDK passes none): no real gateway comes
+ * near them (nginx as a proxy passes 4-8 KiB of upstream headers by default; an Enkash answer
+ * has about 15 lines), and they bound the work a hostile answer can cause after libcurl is done
+ * with it. ENKASH_MAX_HEADER_BYTES is also the largest value the option takes. */
 #define ENKASH_MAX_HEADER_BYTES ((size_t)64 * 1024)
 #define ENKASH_MAX_HEADER_LINES ((size_t)200)
 

@@ -27,8 +27,6 @@
 
 #include "http_common.h"
 
-#define DEFAULT_MAX_TOTAL_CONNECTIONS 64L
-
 static const char CLOSED_MSG[] = "attempt to use a closed enkash multi handle";
 
 enum { SLOT_FREE, SLOT_ACTIVE, SLOT_DONE };
@@ -86,7 +84,7 @@ static multi_handle *check_open(lua_State *L) {
 
 static int l_multi(lua_State *L) {
   multi_handle *m;
-  long max_total = DEFAULT_MAX_TOTAL_CONNECTIONS;
+  long max_total = ENKASH_FALLBACK_MAX_TOTAL_CONNECTIONS;
   lua_settop(L, 1);
   if (lua_isnil(L, 1)) {
     lua_newtable(L);
