@@ -1,9 +1,10 @@
 /*
  * core.h - internal declarations shared by the parts of enkash.core.
  *
- * Each part (crypto, clock, http, multi, token, journal, json, url) lives in its own file and exposes one
- * enkash_open_<part>() that adds its functions to the module table on top of the stack,
- * so core.c stays a list of parts and no part knows about another except via this header.
+ * Each part (crypto, clock, http, multi, token, journal, json, url) lives in its own file and
+ * exposes one enkash_open_<part>() that adds its functions to the module table on top of the
+ * stack, so core.c stays a list of parts and no part knows about another except via this
+ * header (the HTTP parts share http_common.h, and any part may use buf.h).
  *
  * Failures. Misuse (a wrong argument type, a malformed request table, a closed handle) raises:
  * it is a bug in the caller. A runtime failure (the network, the disk, a peer's answer, a
