@@ -84,7 +84,7 @@ local ACCEPTED = {
   token_refresh_max = seconds, token_refresh_fraction = set("0"),
   retries = set("0"), max_sends = set(), max_response_bytes = set(),
   verify = bools, allow_insecure_http = bools, strict = bools, encryption = bools,
-  logger = set("function"), getenv = set("function"),
+  logger = set("function"), getenv = set("function"), clock = set("function"), sleep = set("function"),
   env = set(), base_url = set(), auth_url = set(), log_level = set(),
   partner_id = ids, client_id = ids, card_account_id = ids, proxy = ids, ngx_shared_dict = ids,
   client_secret = any_bytes, password = any_bytes,

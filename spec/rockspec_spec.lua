@@ -21,6 +21,14 @@ describe("rockspec", function()
     assert.is_true(count > 10)
   end)
 
+  it("lists every C source under csrc/", function()
+    local text = assert(io.open(rockspec)):read("*a")
+    local _, files = sh("ls csrc/*.c")
+    for path in files:gmatch("[^\n]+") do
+      assert.truthy(text:find('"' .. path .. '"', 1, true), path .. " is missing from the rockspec")
+    end
+  end)
+
   it("builds, installs into a temporary tree and loads", function()
     local tree, src = os.tmpname(), os.tmpname()
     os.remove(tree)

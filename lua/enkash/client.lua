@@ -122,7 +122,7 @@ function M.new(user_config)
   local clock = clock_of(cfg, transport)
   local tokens = session.new{ config = cfg, transport = transport, store = store, clock = clock }
   local state = {
-    config = cfg, transport = transport, tokens = tokens, clock = clock,
+    config = cfg, transport = transport, tokens = tokens, clock = clock, rows = {},
     pipeline = pipeline.new{ config = cfg, transport = transport, session = tokens, clock = clock },
   }
   local client = setmetatable({ [STATE] = state }, Client)
@@ -157,8 +157,13 @@ end
 -- @treturn table response {status, headers, request_id, body, reference}, or the error
 function Client:call(name, params, opts)
   local state = rawget(self, STATE)
-  local row = catalogue.resolve(name, state.config.routes)
-  if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
+  local rows = state.rows -- each name resolved against the routes once
+  local row = rows[name]
+  if not row then
+    row = catalogue.resolve(name, state.config.routes)
+    if not row then error("enkash: unknown endpoint " .. tostring(name), 2) end
+    rows[name] = row
+  end
   -- Options are checked before anything else, so a bad one never half-runs a call.
   local o, opts_err = config.call_options(opts)
   if not o then

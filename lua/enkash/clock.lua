@@ -8,7 +8,9 @@
 
 local core = require "enkash.core"
 
-local type, error = type, error
+local type, error, pcall = type, error, pcall
+local huge = math.huge
+local monotime = core.monotime
 
 local M = {}
 
@@ -22,7 +24,18 @@ function M.of(cfg, transport)
   if sleep == nil then
     sleep = function(seconds) transport:sleep(seconds) end
   end
-  return { now = cfg.clock or core.monotime, sleep = sleep }
+  local now = core.monotime
+  local user = cfg.clock
+  if user then
+    -- A reading that is not a finite number (or a clock that raises) would make every
+    -- deadline and backoff sum raise: the C core's clock answers instead.
+    now = function()
+      local ok, t = pcall(user)
+      if ok and type(t) == "number" and t == t and t > -huge and t < huge then return t end
+      return monotime()
+    end
+  end
+  return { now = now, sleep = sleep }
 end
 
 --- The real clock, blocking: the C core's monotonic time and nanosleep.

@@ -25,6 +25,7 @@ function M.new(c)
   return setmetatable({
     cfg = c.config, transport = c.transport, store = c.store, clock = c.clock,
     token_type = "bearer", fetching = false,
+    margin = nil, -- the refresh margin of the stored token's lifetime (enkash.auth.margin)
   }, S)
 end
 
@@ -68,9 +69,14 @@ end
 -- @treturn table|nil err
 function S:token(deadline)
   local store = self.store
-  local info = store:info()
-  local margin = info.present and auth.margin(self.cfg, info.lifetime)
+  -- The refresh margin of the token last seen, kept: the hot path is one store lookup.
+  local margin = self.margin
   local token = margin and store:get(margin)
+  if token then return token end
+  local info = store:info()
+  margin = info.present and auth.margin(self.cfg, info.lifetime)
+  self.margin = margin or nil
+  token = margin and store:get(margin)
   if token then return token end
   -- Single flight: while one task of a batch fetches (its request yields), the others wait
   -- for that token instead of each fetching their own.
@@ -93,6 +99,7 @@ function S:token(deadline)
   if not ok then error(got, 0) end
   if not got then return nil, err end
   self.token_type = got.token_type
+  self.margin = auth.margin(self.cfg, got.lifetime)
   token = store:get(0)
   -- never `nil, nil`: a token whose lifetime ran out while it was being stored
   if not token then
