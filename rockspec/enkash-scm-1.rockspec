@@ -44,6 +44,7 @@ build = {
     ["enkash.catalogue"] = "lua/enkash/catalogue.lua",
     ["enkash.client"] = "lua/enkash/client.lua",
     ["enkash.config"] = "lua/enkash/config.lua",
+    ["enkash.config.values"] = "lua/enkash/config/values.lua",
     ["enkash.envelope"] = "lua/enkash/envelope.lua",
     ["enkash.error_codes"] = "lua/enkash/error_codes.lua",
     ["enkash.errors"] = "lua/enkash/errors.lua",

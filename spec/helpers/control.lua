@@ -8,7 +8,7 @@ local calls = require("enkash.sandbox.control").calls
 return function(srv, name, args)
   local h = core.http{ ca_file = srv.ca_file }
   local method = assert(calls[name], "no control call " .. name).method
-  local res, kind, msg = h:request{
+  local res, msg, kind = h:request{
     method = method, url = srv.url .. "/_sandbox/" .. name,
     headers = { ["Content-Type"] = "application/json" },
     body = method == "POST" and cjson.encode(args or {}) or nil,

@@ -56,7 +56,7 @@ end
 local function curl_post(msg)
   local core = require "enkash.core"
   local h = core.http{ timeout = M.TIMEOUT, connect_timeout = M.TIMEOUT }
-  local res, kind, text = h:request{ method = "POST", url = msg.url, headers = msg.headers, body = msg.body }
+  local res, text, kind = h:request{ method = "POST", url = msg.url, headers = msg.headers, body = msg.body }
   h:close()
   if not res then return nil, tostring(kind) .. ": " .. tostring(text) end
   return res.status, res.status >= 300 and ("HTTP " .. res.status) or nil
