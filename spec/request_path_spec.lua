@@ -243,6 +243,16 @@ describe("request path", function()
       c:close()
     end)
 
+    it("refuses a catalogue group named like a client method or view", function()
+      local client = require "enkash.client"
+      for _, bad in ipairs({ "call", "batch", "close", "token", "config", "transport", "onboarding_state" }) do
+        local ok, err = pcall(client.groups_of, { { name = bad .. ".x", host = "api" } })
+        assert.is_false(ok, bad)
+        assert.matches("collides", err)
+      end
+      assert.same({ wallet = { { "x", "wallet.x" } } }, client.groups_of({ { name = "wallet.x", host = "api" } }))
+    end)
+
     it("takes a transport object", function()
       local t = scripted{ ok_token, default = answer(200, STATUS_OK) }
       local c = assert(enkash.new{ transport = t })

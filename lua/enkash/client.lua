@@ -70,25 +70,31 @@ local function transport_of(cfg)
   return made
 end
 
--- The API groups, made at the first enkash.new: group name -> list of {method, row name}.
--- A group whose name is a client method or view would hide it: refused.
-local GROUPS
-local function groups()
-  if GROUPS then return GROUPS end
+--- The API groups of catalogue rows: group name -> list of {method, row name}. A group whose
+-- name is a client method or view would hide it: refused (raises: a catalogue error).
+-- @tparam table rows catalogue rows
+-- @treturn table groups
+function M.groups_of(rows)
   local made = {}
-  for _, row in ipairs(catalogue.rows) do
+  for _, row in ipairs(rows) do
     if row.host == "api" then
       local group_name, method = catalogue.split(row.name)
       if Client[group_name] ~= nil or VIEWS[group_name] then
-        error("enkash.client: catalogue group " .. group_name .. " collides with a client method")
+        error("enkash.client: catalogue group " .. group_name .. " collides with a client method", 2)
       end
       made[group_name] = made[group_name] or {}
       local list = made[group_name]
       list[#list + 1] = { method, row.name }
     end
   end
-  GROUPS = made
   return made
+end
+
+-- The catalogue's groups, made at the first enkash.new (after every method exists).
+local GROUPS
+local function groups()
+  GROUPS = GROUPS or M.groups_of(catalogue.rows)
+  return GROUPS
 end
 
 -- A group (client.device, ...) is a table of methods that forward to Client.call.
