@@ -81,7 +81,9 @@ function S:token(deadline)
   -- Single flight: while one task of a batch fetches (its request yields), the others wait
   -- for that token instead of each fetching their own.
   if self.fetching then
-    while self.fetching do self.clock.sleep(0.005) end
+    -- the transport's own sleep, which yields to the fetching task (a virtual clock's would
+    -- not, and this loop would never end)
+    while self.fetching do self.transport:sleep(0.005) end
     token = store:get(0)
     if token then return token end
   end
