@@ -99,38 +99,99 @@ function M.host_header(scheme, host, port)
   return h
 end
 
--- The request head. Header names and values must not hold line breaks (misuse: raises).
-local function request_head(req, scheme, host, port, path, opts)
-  local method = req.method or "GET"
-  if type(method) ~= "string" or not match(method, "^%u+$") then
-    error("enkash.transport.ngx_http: method must be an upper-case HTTP method", 3)
-  end
-  local lines = { method .. " " .. path .. " HTTP/1.1", "Host: " .. M.host_header(scheme, host, port) }
-  local has_ua = false
-  for k, v in pairs(req.headers or {}) do
-    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
-      error("enkash.transport.ngx_http: headers must map names to strings", 3)
+-- A URL's parts, the Host header and the pool name, worked out once per URL: a client sends
+-- to a handful of URLs. Bounded (a GET's query makes URLs many): emptied when full.
+local targets, ntargets = {}, 0
+local MAX_TARGETS = 256
+
+local function target(url)
+  local t = targets[url]
+  if t then return t end
+  local scheme, host, port, path = M.parse_url(url)
+  if not scheme then return nil end
+  local pool = format("enkash:%s:%s:%d", scheme, host, port)
+  t = { scheme = scheme, host = host, port = port, path = path,
+        host_header = M.host_header(scheme, host, port),
+        -- "localhost" is loopback (RFC 6761); nginx's resolver would need a DNS server for it
+        addr = lower(host) == "localhost" and "127.0.0.1" or host,
+        pool = scheme == "https" and (pool .. ":verify") or pool,
+        pool_noverify = scheme == "https" and (pool .. ":noverify") or pool }
+  if ntargets >= MAX_TARGETS then targets, ntargets = {}, 0 end
+  targets[url], ntargets = t, ntargets + 1
+  return t
+end
+
+local METHOD_OK, nmethods = {}, 0 -- methods already checked (a few, so bounded)
+
+-- The header lines of a headers table (User-Agent included), each ending in CRLF, checked
+-- and joined once per table: the pipeline hands one table to every call made with a token.
+-- A request re-checks that the table still maps exactly what was joined (a changed table is
+-- joined again), so reuse never sends a stale header. Weak keys: the tables come and go.
+local joined_headers = setmetatable({}, { __mode = "k" })
+local NO_HEADERS = {}
+
+local function header_lines(headers, ua)
+  local c = joined_headers[headers]
+  if c and c.ua == ua then
+    local snap, n = c.snap, 0
+    for k, v in pairs(headers) do
+      if snap[k] ~= v then
+        n = -1
+        break
+      end
+      n = n + 1
     end
+    if n == c.n then return c.text end
+  end
+  local lines, snap, n, has_ua = {}, {}, 0, false
+  for k, v in pairs(headers) do
+    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+      error("enkash.transport.ngx_http: headers must map names to strings", 4)
+    end
+    snap[k], n = v, n + 1
     v = tostring(v)
     if find(k, "[%c: ]") or find(v, "[\r\n]") then
-      error("enkash.transport.ngx_http: header names and values must not hold line breaks", 3)
+      error("enkash.transport.ngx_http: header names and values must not hold line breaks", 4)
     end
     local lk = lower(k)
     -- framing and the connection are this client's business
     if lk ~= "host" and lk ~= "content-length" and lk ~= "transfer-encoding" and lk ~= "connection" then
       if lk == "user-agent" then has_ua = true end
-      lines[#lines + 1] = k .. ": " .. v
+      lines[#lines + 1] = k .. ": " .. v .. "\r\n"
     end
   end
-  if not has_ua then lines[#lines + 1] = "User-Agent: " .. (opts.user_agent or M.user_agent) end
+  if not has_ua then lines[#lines + 1] = "User-Agent: " .. ua .. "\r\n" end
+  local text = concat(lines)
+  joined_headers[headers] = { ua = ua, snap = snap, n = n, text = text }
+  return text
+end
+
+-- The request as the fragments cosocket:send takes (it copies them at once, before any
+-- wait, so one table serves every request): no string is built for the head or the body.
+-- Header names and values must not hold line breaks (misuse: raises).
+local out = {}
+
+local function request_head(req, t, opts)
+  local method = req.method or "GET"
+  if not METHOD_OK[method] then
+    if type(method) ~= "string" or not match(method, "^%u+$") then
+      error("enkash.transport.ngx_http: method must be an upper-case HTTP method", 3)
+    end
+    if nmethods < 32 then METHOD_OK[method], nmethods = true, nmethods + 1 end
+  end
+  local lines = header_lines(req.headers or NO_HEADERS, opts.user_agent or M.user_agent)
   local body = req.body
   if body ~= nil and type(body) ~= "string" then
     error("enkash.transport.ngx_http: body must be a string", 3)
   end
+  out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+    method, " ", t.path, " HTTP/1.1\r\nHost: ", t.host_header, "\r\n", lines
   if body or method == "POST" or method == "PUT" or method == "PATCH" then
-    lines[#lines + 1] = "Content-Length: " .. #(body or "")
+    out[8], out[9], out[10], out[11] = "Content-Length: ", #(body or ""), "\r\n\r\n", body or ""
+  else
+    out[8], out[9], out[10], out[11] = "", "", "\r\n", ""
   end
-  return concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")
+  return out
 end
 
 -- One exchange's state: the socket, the deadline, the byte budget.
@@ -291,18 +352,21 @@ local function read_headers(x)
   return joined(lists)
 end
 
+-- The failure of a status line that could not be read (err from read_line or fill).
+local function status_line_failed(x, err)
+  if err == "closed" and x.reused and x.head_used == 0 then
+    return fail(x, "transport", "connection closed before a response; the request may have been received")
+  end
+  if err == "closed" then return fail(x, "transport", "Empty reply from server") end
+  if err == "too long" then return head_too_large(x) end
+  return io_fail(x, err, "reading the status line")
+end
+
 -- Status line and header lines. Returns status, headers, http minor version, or fails.
 local function read_head(x)
   while true do
     local line, err = read_line(x, x.max_head_bytes - x.head_used)
-    if not line then
-      if err == "closed" and x.reused and x.head_used == 0 then
-        return fail(x, "transport", "connection closed before a response; the request may have been received")
-      end
-      if err == "closed" then return fail(x, "transport", "Empty reply from server") end
-      if err == "too long" then return head_too_large(x) end
-      return io_fail(x, err, "reading the status line")
-    end
+    if not line then return status_line_failed(x, err) end
     x.head_used = x.head_used + #line + 2
     local minor, status = match(line, "^HTTP/1%.(%d) (%d%d%d)")
     if not status then return fail(x, "transport", "Unsupported HTTP version in response") end
@@ -312,6 +376,72 @@ local function read_head(x)
     -- 1xx answers (100 Continue, 103 Early Hints) precede the real one
     if status >= 200 or status == 101 then return status, headers, tonumber(minor) end
   end
+end
+
+-- Header names already found well-formed (no space or control byte): a server sends the
+-- same few, and a memo spares the pattern. Bounded: a hostile server's names are checked anew.
+local NAME_OK, nnames = {}, 0
+
+local function digit(b)
+  return b and b >= 48 and b <= 57 and b - 48 or nil
+end
+
+-- The common answer read at once: the whole head in the first read, every line ending in
+-- CRLF, no folded line, no 1xx, within the caps. It reads what read_head would, in one pass
+-- over the buffer, without a string per line. Returns status, headers, minor; or nil, and
+-- read_head reads the same buffer from its first byte (and reports any cap it passes).
+local function quick_head(x)
+  local buf = x.buf
+  local stop = find(buf, "\r\n\r\n", 1, true)
+  if not stop or stop + 3 > x.max_head_bytes or sub(buf, 1, 7) ~= "HTTP/1." or byte(buf, 9) ~= 32 then
+    return nil
+  end
+  local minor, d1, d2, d3 = digit(byte(buf, 8)), digit(byte(buf, 10)), digit(byte(buf, 11)),
+    digit(byte(buf, 12))
+  if not (minor and d1 and d2 and d3) then return nil end
+  local status = d1 * 100 + d2 * 10 + d3
+  if status < 200 and status ~= 101 then return nil end
+  local nl = find(buf, "\n", 13, true)
+  if byte(buf, nl - 1) ~= 13 then return nil end
+  local headers, lines, repeated, max_lines = {}, 0, nil, x.max_head_lines
+  local pos = nl + 1
+  while pos < stop + 2 do
+    nl = find(buf, "\n", pos, true)
+    local first = byte(buf, pos)
+    if byte(buf, nl - 1) ~= 13 or first == 32 or first == 9 then return nil end
+    lines = lines + 1
+    if lines > max_lines then return nil end
+    local colon = find(buf, ":", pos, true)
+    if colon and colon < nl then
+      local name = lower(trim(buf, pos, colon - 1))
+      local ok = NAME_OK[name]
+      if ok == nil then
+        ok = name ~= "" and not find(name, "[%s%c]")
+        if ok and nnames < 64 then NAME_OK[name], nnames = true, nnames + 1 end
+      end
+      if ok then
+        local value = trim(buf, colon + 1, nl - 2)
+        local had = headers[name]
+        if had == nil then
+          headers[name] = value
+        else -- listed, and joined once at the end: linear however often a name repeats
+          repeated = repeated or {}
+          local l = repeated[name]
+          if not l then
+            l = { had }
+            repeated[name] = l
+          end
+          l[#l + 1] = value
+        end
+      end
+    end
+    pos = nl + 1
+  end
+  if repeated then
+    for name, l in pairs(repeated) do headers[name] = concat(l, ", ") end
+  end
+  x.pos, x.head_used, x.head_lines = stop + 4, stop + 3, lines
+  return status, headers, minor
 end
 
 -- Exactly n bytes into parts.
@@ -384,20 +514,28 @@ local function read_to_close(x, parts)
   end
 end
 
-local function connect(x, scheme, host, port, opts, req)
+-- The options of sock:connect, kept on the target (connect only reads them).
+local function connect_opts(t, verify, size)
+  local key = verify and "connect_opts" or "connect_opts_noverify"
+  local o = t[key]
+  if not o or o.pool_size ~= size then
+    o = { pool = verify and t.pool or t.pool_noverify, pool_size = size }
+    t[key] = o
+  end
+  return o
+end
+
+local function connect(x, t, opts, req)
   local sock, err = ngx.socket.tcp()
   if not sock then return fail(x, "transport", "no cosocket: " .. tostring(err)) end
   x.sock = sock
-  local tls = scheme == "https"
+  local host, port = t.host, t.port
+  local tls = t.scheme == "https"
   local verify = opts.verify ~= false
   local ct = min(tonumber(req.connect_timeout) or opts.connect_timeout or x.timeout, x.timeout)
   sock:settimeout(floor(ct * 1000))
-  local pool = format("enkash:%s:%s:%d%s", scheme, host, port,
-    tls and (verify and ":verify" or ":noverify") or "")
-  -- "localhost" is loopback (RFC 6761); nginx's resolver would need a DNS server for it
-  local addr = lower(host) == "localhost" and "127.0.0.1" or host
   local ok
-  ok, err = sock:connect(addr, port, { pool = pool, pool_size = opts.pool_size or M.pool_size })
+  ok, err = sock:connect(t.addr, port, connect_opts(t, verify, opts.pool_size or M.pool_size))
   if not ok then
     if err == "timeout" then
       return fail(x, "timeout", format("connection to %s:%d timed out after %d ms", host, port,
@@ -444,34 +582,41 @@ end
 function M.request(req, opts)
   if type(req) ~= "table" then error("enkash.transport.ngx_http.request: req must be a table", 2) end
   opts = opts or {}
-  local scheme, host, port, path = M.parse_url(req.url)
-  if not scheme then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
+  local t = target(req.url)
+  if not t then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
   local timeout = tonumber(req.timeout) or opts.timeout or 30
   if timeout <= 0 then error("enkash.transport.ngx_http.request: timeout must be > 0", 2) end
-  local head = request_head(req, scheme, host, port, path, opts)
+  local head = request_head(req, t, opts)
   local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0, head_used = 0,
               head_lines = 0, buf = "", pos = 1,
               cap = opts.max_response_bytes or M.max_response_bytes,
               max_head_bytes = opts.max_header_bytes or M.max_header_bytes,
               max_head_lines = opts.max_header_lines or M.max_header_lines }
-  local ok, kind, message = connect(x, scheme, host, port, opts, req)
+  local ok, kind, message = connect(x, t, opts, req)
   if not ok then return nil, kind, message end
 
   local left = remaining_ms(x)
   if left <= 0 then return io_fail(x, "timeout", "sending the request") end
   x.sock:settimeout(left)
   local sent, err = x.sock:send(head)
+  head[7], head[11] = "", "" -- the fragments were copied: hold no token or body here
   if not sent then
     if err == "timeout" then return io_fail(x, err, "sending the request") end
     return fail(x, "transport", "sending the request failed: " .. tostring(err))
   end
 
-  local status, headers, minor = read_head(x)
-  if not status then return nil, headers, minor end
+  ok, err = fill(x)
+  if not ok then return status_line_failed(x, err) end
+  local status, headers, minor = quick_head(x)
+  if not status then
+    status, headers, minor = read_head(x)
+    if not status then return nil, headers, minor end
+  end
 
   local parts = {}
   local reusable = true
-  local conn = lower(headers["connection"] or "")
+  local conn = headers["connection"]
+  conn = conn and lower(conn) or ""
   if find(conn, "close", 1, true) or (minor == 0 and not find(conn, "keep-alive", 1, true)) then
     reusable = false
   end
@@ -500,7 +645,7 @@ function M.request(req, opts)
     x.sock:close()
   end
   x.sock = nil
-  return { status = status, headers = headers, body = concat(parts) }
+  return { status = status, headers = headers, body = parts[2] == nil and (parts[1] or "") or concat(parts) }
 end
 
 --- The error kind of a cosocket or resty.http error string (for adapters).
