@@ -43,19 +43,14 @@ local function escape(c)
   return escapes[c] or format("\\u%04x", byte(c))
 end
 
+local ok_core, core = pcall(require, "enkash.core")
+if not ok_core or type(core) ~= "table" then core = {} end
+
 -- Can s go between quotes as it is (printable ASCII, no '"' or '\\')? In C when the core is
 -- there (a few instructions a byte); else a negated set of ranges, several times faster to
 -- scan than '[%c"\\]'. What fails goes through gsub with the exact set (so UTF-8 bytes still
 -- pass through unescaped).
-local plain
-do
-  local ok, core = pcall(require, "enkash.core")
-  if ok and type(core) == "table" and core.json_plain then
-    plain = core.json_plain
-  else
-    plain = function(s) return not find(s, '[^ !#-%[%]-~]') end
-  end
-end
+local plain = core.json_plain or function(s) return not find(s, '[^ !#-%[%]-~]') end
 
 -- Append the JSON string for s at out[n+1..]; returns the new n. Strings with nothing to
 -- escape (nearly all: names, ids, Base64) go in as they are, without a new string.
@@ -174,10 +169,20 @@ end
 --- The JSON null (cjson's, so decoded and encoded nulls compare equal).
 M.null = require("cjson").null
 
+-- The same encoder in C (core.json_encoder) for what request bodies are made of: ordered
+-- objects, arrays, Raw numbers, strings, numbers, booleans, null. It answers nil for anything
+-- else (a plain table, a number that is not finite, ...), which is then encoded here, whole:
+-- the text and the errors are this file's either way.
+local fast = core.json_encoder and core.json_encoder(Object, Array, Raw, M.null)
+
 --- Encode a value. Plain tables encode with sorted keys; see `object`, `array`, `raw`.
 -- @param v
 -- @treturn string
 function M.encode(v)
+  if fast then
+    local text = fast(v)
+    if text then return text end
+  end
   local out = {}
   return concat(out, "", 1, encode(v, out, 0))
 end

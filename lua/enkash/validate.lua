@@ -18,6 +18,7 @@ local type, pairs, ipairs, next, tonumber, setmetatable = type, pairs, ipairs, n
 local byte, find, match, sub, gmatch = string.byte, string.find, string.match, string.sub, string.gmatch
 local concat, sort = table.concat, table.sort
 local min = math.min
+local object = json.object
 
 local M = {}
 
@@ -372,20 +373,6 @@ local function required_of(f, params, cfg, known)
   return true, " when " .. concat(parts, " and ")
 end
 
--- name -> field of a fields list, built once per list (rows are data that does not change
--- after load; a list made afresh, e.g. by a route override, gets its own entry).
-local known_of = setmetatable({}, { __mode = "k" })
-
-local function known_fields(fields)
-  local known = known_of[fields]
-  if not known then
-    known = {}
-    for _, f in ipairs(fields) do known[f.name] = f end
-    known_of[fields] = known
-  end
-  return known
-end
-
 local function unknown_field(row, fields, params, known, prefix)
   for name in pairs(params) do
     if not known[name] then
@@ -398,32 +385,116 @@ local function unknown_field(row, fields, params, known, prefix)
   end
 end
 
+-- ---- Compiled fields lists ----
+-- Validation runs on every call, so each fields list is compiled once (per strictness) into
+-- one closure per field that does only what that field needs: which checks run is decided
+-- here, not per call. Rows are data that does not change after load, and `M.checks` and
+-- `M.strict_only` are read here, once per list. A step is
+-- `step(params, cfg, out, n, row, prefix, known)` -> the new count of `out`, or nil and the
+-- error; labels (`prefix .. name`) are only made for an error.
+
+-- The general step: every rule of a field, as written out in `check_value` (amounts, lists,
+-- `required_when`).
+local function general_step(f)
+  local name, default = f.name, f.default
+  local hint = default and (" (or set " .. default .. " in config)") or ""
+  return function(params, cfg, out, n, row, prefix, known, strict)
+    local v = fill(f, params, cfg)
+    local required, condition = required_of(f, params, cfg, known)
+    if v == nil then
+      if required then return fail(row, prefix .. name, "is required" .. condition .. hint) end
+      return n
+    end
+    local sent, reason, err = check_value(f, v, prefix .. name, row, required, strict)
+    if err then return nil, err end
+    if sent == nil then return fail(row, prefix .. name, reason) end
+    n = n + 1
+    out[n] = { name, sent }
+    return n
+  end
+end
+
+-- A plain field (a string, most of them): the same rules in the same order as
+-- `check_value`, with the enum and the named check resolved now.
+local function plain_step(f, strict)
+  local name, ftype, default, value, required = f.name, f.type, f.default, f.value, not not f.required
+  local hint = default and (" (or set " .. default .. " in config)") or ""
+  local enum = f.enum and enforced(M.enum_rule(name), strict) and f.enum or nil
+  local enum_text = enum and ("must be one of " .. concat(enum, ", "))
+  local check = f.check and enforced(f.check, strict) and M.checks[f.check] or nil
+  -- the default nonempty check is only the strict-only `blank` rule: nothing to run without it
+  if check == M.checks.nonempty and not enforced("blank", strict) then check = nil end
+  return function(params, cfg, out, n, row, prefix)
+    local v = params[name]
+    if v == nil and default and cfg then v = cfg[default] end
+    if v == nil then v = value end
+    if v == nil then
+      if required then return fail(row, prefix .. name, "is required" .. hint) end
+      return n
+    end
+    if type(v) ~= ftype then return fail(row, prefix .. name, "must be a " .. ftype) end
+    if enum and not in_list(enum, v) then return fail(row, prefix .. name, enum_text) end
+    if check then
+      local reason = check(v, strict)
+      if reason then return fail(row, prefix .. name, reason) end
+    end
+    if required and not find(v, "%S") then return fail(row, prefix .. name, "must not be empty") end
+    n = n + 1
+    out[n] = { name, v }
+    return n
+  end
+end
+
+local function compile(fields, strict)
+  local known, steps = {}, {}
+  for i, f in ipairs(fields) do
+    known[f.name] = f
+    local general = f.type == "amount" or f.type == "list" or f.required_when ~= nil
+    steps[i] = general and general_step(f) or plain_step(f, strict)
+  end
+  return { known = known, steps = steps, n = #steps }
+end
+
+-- fields list -> {[strict] = compiled}; weak keys: a list made afresh (a route override's
+-- copy shares its row's list; a spec's own row does not) goes with it.
+local compiled = setmetatable({}, { __mode = "k" })
+
+local function compiled_of(fields, strict)
+  local by_strict = compiled[fields]
+  if not by_strict then
+    by_strict = {}
+    compiled[fields] = by_strict
+  end
+  local c = by_strict[strict]
+  if not c then
+    c = compile(fields, strict)
+    by_strict[strict] = c
+  end
+  return c
+end
+
 check_fields = function(row, fields, params, cfg, prefix, strict)
   if type(params) ~= "table" then
     return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
   end
-  local known = known_fields(fields)
-  local bad = unknown_field(row, fields, params, known, prefix)
-  if bad then return nil, bad end
-  local out = {}
-  for _, f in ipairs(fields) do
-    local label = prefix .. f.name
-    local v = fill(f, params, cfg)
-    local required, condition = required_of(f, params, cfg, known)
-    if v == nil then
-      if required then
-        local hint = f.default and (" (or set " .. f.default .. " in config)") or ""
-        return fail(row, label, "is required" .. condition .. hint)
-      end
-    else
-      local sent, reason, err = check_value(f, v, label, row, required, strict)
-      if err then return nil, err end
-      if sent == nil then return fail(row, label, reason) end
-      out[#out + 1] = { f.name, sent }
-    end
+  local c = compiled_of(fields, strict)
+  local known = c.known
+  for name in pairs(params) do
+    if not known[name] then return nil, unknown_field(row, fields, params, known, prefix) end
   end
-  return json.object(out)
+  -- sized for 16 fields at once: growing a table's array one power of two at a time costs
+  -- more than the whole table
+  local out, n = { nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }, 0
+  local steps = c.steps
+  for i = 1, c.n do
+    local err
+    n, err = steps[i](params, cfg, out, n, row, prefix, known, strict)
+    if not n then return nil, err end
+  end
+  return object(out)
 end
+
+local NO_FIELDS = {}
 
 --- Validate `params` for `row` and build the fields to send, in documented order.
 -- Checks that params is a table, that no unknown field is present, fills documented fields
@@ -438,7 +509,7 @@ end
 -- @treturn table|nil fields an ordered object (enkash.json) of {name, value} pairs
 -- @treturn table|nil err a validation error naming the field
 function M.params(row, params, cfg)
-  return check_fields(row, row.fields or {}, params, cfg, "", cfg ~= nil and cfg.strict == true)
+  return check_fields(row, row.fields or NO_FIELDS, params, cfg, "", cfg ~= nil and cfg.strict == true)
 end
 
 --- The value of `name` among built fields, as sent (amounts as decimal text).
