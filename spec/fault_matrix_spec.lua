@@ -1,12 +1,15 @@
--- The fault matrix: every money-moving call meets every failure the sandbox can inject, over
--- real HTTP to the nginx sandbox, in every response dialect the sandbox speaks (envelopes,
--- pages, lists with pending words, Spring and Payouts errors: enkash.sandbox.dialect).
+-- The fault matrix: every money-moving call meets every failure the sandbox can inject, in
+-- every response dialect the sandbox speaks (envelopes, pages, lists with pending words,
+-- Spring and Payouts errors: enkash.sandbox.dialect).
 -- Afterwards the sandbox's ledger shows the call applied exactly once or not at all, and the
 -- SDK's answer matches what happened: success (naming the call's reference and amount) when
 -- it was applied, a failure when it was not, and unknown_outcome only where the status
 -- endpoint was failing too.
-local enkash = require "enkash"
-local nginx = require "enkash.sandbox.nginx"
+-- The whole matrix runs in-process on virtual time (the emulator's delays and the client's
+-- timeouts and backoffs pass without waiting); each fault also runs over real HTTP to the
+-- nginx sandbox through libcurl (a socket reset, a body cut short, a real timeout), each on
+-- another call and dialect in turn, so every fault, call and dialect is proven on the wire.
+local targets = require "helpers.targets"
 local control = require "helpers.control"
 local fx = require "helpers.fixtures"
 local dialect = require "enkash.sandbox.dialect"
@@ -27,66 +30,64 @@ local faults = {
   { name = "commit then time out", fault = { kind = "commit_timeout", delay = 1 } },
   { name = "refused with response_code 1", fault = { kind = "api_error", message = "Sandbox says no" } },
 }
+-- The two cases where the status endpoint fails too come after the faults (numbered on).
+local STATUS_TIMEOUT, STATUS_RESET = #faults + 1, #faults + 2
 
-local srv
-setup(function()
-  srv = assert(nginx.start{ sandbox_opts = fx.sandbox_opts })
-end)
-teardown(function() if srv then srv:stop() end end)
+local CALLS = { "add_money", "top_up", "imps", "wallet_to_wallet", "debit" }
+local CLIENT = {
+  timeout = 0.5, retry_base = 0.01, retry_after_max = 0.05, reconcile_delay = 0, pending_interval = 0.01,
+  card_account_id = fx.card_account_id,
+}
 
--- Every dialect under Lua 5.4; under LuaJIT (the same client code, the other VM) three that
--- cover every envelope and lookup shape, to keep the suite's time in bounds.
-local dialects = rawget(_G, "jit") and { "enkash", "paged", "list" } or dialect.names
+-- The matrix in dialect `dialect_name` on the target `get_target()` gives, with the cases
+-- `pick(call_name, case_number)` chooses.
+local function matrix(get_target, dialect_name, pick)
+  local srv, client, ids
 
-for _, dialect_name in ipairs(dialects) do
-  describe("fault matrix, dialect " .. dialect_name .. ":", function()
-    local client, ids
+  before_each(function()
+    srv = get_target()
+    control(srv, "reset")
+    control(srv, "config", { dialect = dialect_name })
+    client = srv:client(CLIENT)
+    ids = fx.onboard(client, control, srv)
+  end)
+  after_each(function() client:close() end)
 
-    before_each(function()
-      control(srv, "reset")
-      control(srv, "config", { dialect = dialect_name })
-      client = assert(enkash.new(fx.config(srv.url, {
-        timeout = 0.5, retry_base = 0.01, retry_after_max = 0.05, reconcile_delay = 0, pending_interval = 0.01,
-        card_account_id = fx.card_account_id,
-      })))
-      ids = fx.onboard(client, control, srv)
-    end)
-    after_each(function() client:close() end)
+  -- The five money-moving calls, each with fresh params (and a fresh OTP for the debit).
+  local calls = {
+    add_money = function() return client.wallet:add_money({ enKashCardId = ids.a, amount = "12.34" }) end,
+    top_up = function() return client.wallet:top_up({ enKashCardId = ids.a, amount = 20.5 }) end,
+    imps = function()
+      return client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary, amount = "3.21" })
+    end,
+    wallet_to_wallet = function()
+      return client.transfers:wallet_to_wallet({ enKashCardId = ids.a, toEnKashCardId = ids.b, amount = 4 })
+    end,
+    debit = function()
+      local otp = assert(client.wallet:send_otp({ enKashCardId = ids.a, cardOtpAction = "TRANSACTION_OTP" }))
+      return client.merchant:debit({
+        merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = ids.a, amount = "5.55", otpMedium = "MOBILE",
+        otp = fx.otp_code, otpReferenceId = otp.otpReferenceId, productCode = "DEFAULT",
+      })
+    end,
+  }
+  local endpoint = {
+    add_money = "wallet.add_money", top_up = "wallet.top_up", imps = "transfers.imps",
+    wallet_to_wallet = "transfers.wallet_to_wallet", debit = "merchant.debit",
+  }
+  local paise = { add_money = 1234, top_up = 2050, imps = 321, wallet_to_wallet = 400, debit = 555 }
+  local status_endpoint = {
+    add_money = "wallet.transaction", top_up = "wallet.transaction", imps = "transfers.status",
+    wallet_to_wallet = "transfers.status", debit = "merchant.settlement_status",
+  }
 
-    -- The five money-moving calls, each with fresh params (and a fresh OTP for the debit).
-    local calls = {
-      add_money = function() return client.wallet:add_money({ enKashCardId = ids.a, amount = "12.34" }) end,
-      top_up = function() return client.wallet:top_up({ enKashCardId = ids.a, amount = 20.5 }) end,
-      imps = function()
-        return client.transfers:imps({ enKashCardId = ids.a, beneficiaryId = ids.beneficiary, amount = "3.21" })
-      end,
-      wallet_to_wallet = function()
-        return client.transfers:wallet_to_wallet({ enKashCardId = ids.a, toEnKashCardId = ids.b, amount = 4 })
-      end,
-      debit = function()
-        local otp = assert(client.wallet:send_otp({ enKashCardId = ids.a, cardOtpAction = "TRANSACTION_OTP" }))
-        return client.merchant:debit({
-          merchantDetailId = "MD7GWIYV3VEMQ8KQ", enkashCardId = ids.a, amount = "5.55", otpMedium = "MOBILE",
-          otp = fx.otp_code, otpReferenceId = otp.otpReferenceId, productCode = "DEFAULT",
-        })
-      end,
-    }
-    local endpoint = {
-      add_money = "wallet.add_money", top_up = "wallet.top_up", imps = "transfers.imps",
-      wallet_to_wallet = "transfers.wallet_to_wallet", debit = "merchant.debit",
-    }
-    local paise = { add_money = 1234, top_up = 2050, imps = 321, wallet_to_wallet = 400, debit = 555 }
-    local status_endpoint = {
-      add_money = "wallet.transaction", top_up = "wallet.transaction", imps = "transfers.status",
-      wallet_to_wallet = "transfers.status", debit = "merchant.settlement_status",
-    }
+  local function applied(ref)
+    return (control(srv, "ledger").applied or {})[ref] or 0
+  end
 
-    local function applied(ref)
-      return (control(srv, "ledger").applied or {})[ref] or 0
-    end
-
-    for _, call_name in ipairs({ "add_money", "top_up", "imps", "wallet_to_wallet", "debit" }) do
-      for _, f in ipairs(faults) do
+  for _, call_name in ipairs(CALLS) do
+    for i, f in ipairs(faults) do
+      if pick(call_name, i) then
         it(call_name .. " x " .. f.name, function()
           local total = control(srv, "ledger").total
           local args = { endpoint = endpoint[call_name], count = 1 }
@@ -111,7 +112,9 @@ for _, dialect_name in ipairs(dialects) do
           assert.equals(total, control(srv, "ledger").total) -- no money created or lost
         end)
       end
+    end
 
+    if pick(call_name, STATUS_TIMEOUT) then
       it(call_name .. " x commit then time out, with the status endpoint failing too", function()
         control(srv, "fault", { endpoint = endpoint[call_name], kind = "commit_timeout", delay = 1 })
         control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "http_502_html", count = 10 })
@@ -120,7 +123,9 @@ for _, dialect_name in ipairs(dialects) do
         assert.equals("unknown_outcome", err.kind)
         assert.equals(1, applied(err.reference)) -- it did happen; the SDK honestly could not tell
       end)
+    end
 
+    if pick(call_name, STATUS_RESET) then
       it(call_name .. " x failure before commit, with the status endpoint failing too", function()
         control(srv, "fault", { endpoint = endpoint[call_name], kind = "reset" })
         control(srv, "fault", { endpoint = status_endpoint[call_name], kind = "reset", count = 10 })
@@ -130,5 +135,24 @@ for _, dialect_name in ipairs(dialects) do
         assert.equals(0, applied(err.reference))
       end)
     end
+  end
+end
+
+-- Every case, every dialect, under both VMs: in-process, so cheap.
+for _, dialect_name in ipairs(dialect.names) do
+  describe("fault matrix, dialect " .. dialect_name .. ":", function()
+    local inprocess = targets.inprocess()
+    matrix(function() return inprocess end, dialect_name, function() return true end)
+  end)
+end
+
+-- Over the wire: case n (each fault, then the two with the status endpoint failing) on call
+-- n and dialect n, round-robin.
+local wire = targets.serve()
+for d, dialect_name in ipairs(dialect.names) do
+  describe("fault matrix over the wire (nginx + libcurl), dialect " .. dialect_name .. ":", function()
+    matrix(function() return wire end, dialect_name, function(call_name, n)
+      return CALLS[(n - 1) % #CALLS + 1] == call_name and (n - 1) % #dialect.names + 1 == d
+    end)
   end)
 end

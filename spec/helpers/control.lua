@@ -1,20 +1,9 @@
--- Calls the sandbox control API of a server started by enkash.sandbox.nginx, over HTTP.
-local cjson = require "cjson"
-local core = require "enkash.core"
-
-local calls = require("enkash.sandbox.control").calls
+-- Calls the sandbox control API: of a server started by enkash.sandbox.nginx (over HTTP), or
+-- of a target from helpers.targets (in-process or nginx, each its own way).
+local targets = require "helpers.targets"
 
 --- control(srv, name, args) -> decoded JSON answer (raises on failure: tests want to stop)
 return function(srv, name, args)
-  local h = core.http{ ca_file = srv.ca_file }
-  local method = assert(calls[name], "no control call " .. name).method
-  local res, msg, kind = h:request{
-    method = method, url = srv.url .. "/_sandbox/" .. name,
-    headers = { ["Content-Type"] = "application/json" },
-    body = method == "POST" and cjson.encode(args or {}) or nil,
-  }
-  h:close()
-  assert(res, tostring(kind) .. ": " .. tostring(msg))
-  assert(res.status == 200, "control " .. name .. ": HTTP " .. res.status .. " " .. res.body)
-  return cjson.decode(res.body)
+  if type(srv.control) == "function" then return srv:control(name, args) end
+  return targets.http_control(srv.url, srv.ca_file, name, args)
 end
