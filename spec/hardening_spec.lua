@@ -1,8 +1,8 @@
 -- Hardening policies: TLS scheme policy, the levelled and redacted logger, the overall
--- deadline, per-call retry overrides.
-local enkash = require "enkash"
+-- deadline, per-call retry overrides. The clients run in-process on virtual time
+-- (helpers.targets): the deadline, backoffs and timeouts pass without waiting.
 local config = require "enkash.config"
-local sandbox = require "enkash.sandbox"
+local targets = require "helpers.targets"
 local fx = require "helpers.fixtures"
 
 local function env_of(map) return function(name) return map[name] end end
@@ -43,14 +43,8 @@ describe("TLS policy", function()
 end)
 
 describe("logger", function()
-  local function client(extra, sb_extra)
-    local opts = {}
-    for k, v in pairs(fx.sandbox_opts) do opts[k] = v end
-    for k, v in pairs(sb_extra or {}) do opts[k] = v end
-    local sb = sandbox.new(opts)
-    local c = { transport = "sandbox", sandbox = sb, retry_base = 0.001, card_account_id = fx.card_account_id }
-    for k, v in pairs(extra or {}) do c[k] = v end
-    return assert(enkash.new(fx.config(nil, c))), sb
+  local function client(extra)
+    return targets.virtual_client(targets.merged({ retry_base = 0.001, card_account_id = fx.card_account_id }, extra))
   end
 
   it("filters by level and reports structured events", function()
@@ -94,9 +88,7 @@ end)
 
 describe("deadline and per-call overrides", function()
   it("stops retrying at the deadline", function()
-    local sb = sandbox.new(fx.sandbox_opts)
-    local c = assert(enkash.new(fx.config(nil, { transport = "sandbox", sandbox = sb, retries = 10,
-                                                 retry_base = 0.2, deadline = 0.5 })))
+    local c, sb = targets.virtual_client{ retries = 10, retry_base = 0.2, deadline = 0.5 }
     c.device:generate(fx.device)
     sb:control("fault", { endpoint = "device.status", kind = "http_502_html", count = 20 })
     local _, err = c.device:status(fx.device)
@@ -106,8 +98,7 @@ describe("deadline and per-call overrides", function()
   end)
 
   it("takes retries = 0 per call", function()
-    local sb = sandbox.new(fx.sandbox_opts)
-    local c = assert(enkash.new(fx.config(nil, { transport = "sandbox", sandbox = sb, retry_base = 0.001 })))
+    local c, sb = targets.virtual_client{ retry_base = 0.001 }
     c.device:generate(fx.device)
     sb:control("fault", { endpoint = "device.status", kind = "http_502_html", count = 1 })
     local _, err = c.device:status(fx.device, { retries = 0 })
