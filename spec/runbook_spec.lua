@@ -1,9 +1,9 @@
 -- The runbook engine: steps, values passed forward, branching, polling, the journal, resume.
-local enkash = require "enkash"
+-- The clients run in-process on virtual time (helpers.targets): polls pass without waiting.
 local runbook = require "enkash.runbook"
 local store = require "enkash.runbook.store"
-local sandbox = require "enkash.sandbox"
 local cjson = require "cjson"
+local targets = require "helpers.targets"
 local fx = require "helpers.fixtures"
 
 local function tmpdir()
@@ -12,14 +12,8 @@ local function tmpdir()
   return d
 end
 
-local function sandbox_client(sb_extra, extra)
-  local opts = {}
-  for k, v in pairs(fx.sandbox_opts) do opts[k] = v end
-  for k, v in pairs(sb_extra or {}) do opts[k] = v end
-  local sb = sandbox.new(opts)
-  local cfg = { transport = "sandbox", sandbox = sb }
-  for k, v in pairs(extra or {}) do cfg[k] = v end
-  return assert(enkash.new(fx.config(nil, cfg))), sb
+local function sandbox_client(sb_extra)
+  return targets.virtual_client(nil, sb_extra)
 end
 
 local function bind_runbook(counter)
