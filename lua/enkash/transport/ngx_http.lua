@@ -55,6 +55,9 @@ local MAX_TRAILER_LINE = 4096
 local MAX_CHUNK_LINE = 1024
 -- Bytes asked of one receiveany.
 local READ_SIZE = 65536
+--- Read a head that came whole in the first read in one pass over it (false: line by line,
+-- the general reader, which the specs compare it with).
+M.quick_head = true
 
 local DEFAULT_PORT = { http = 80, https = 443 }
 
@@ -166,12 +169,9 @@ local function header_lines(headers, ua)
   return text
 end
 
--- The request as the fragments cosocket:send takes (it copies them at once, before any
--- wait, so one table serves every request): no string is built for the head or the body.
+-- The request's method, header lines and body, checked before anything is connected.
 -- Header names and values must not hold line breaks (misuse: raises).
-local out = {}
-
-local function request_head(req, t, opts)
+local function request_head(req, opts)
   local method = req.method or "GET"
   if not METHOD_OK[method] then
     if type(method) ~= "string" or not match(method, "^%u+$") then
@@ -184,6 +184,16 @@ local function request_head(req, t, opts)
   if body ~= nil and type(body) ~= "string" then
     error("enkash.transport.ngx_http: body must be a string", 3)
   end
+  return method, lines, body
+end
+
+-- The request as the fragments cosocket:send takes: no string is built for the head or the
+-- body. One table serves every request: send copies the fragments before it can wait, and
+-- the table is filled right before it, with no wait between (a connect waits: another
+-- request may fill it meanwhile).
+local out = {}
+
+local function send_request(sock, t, method, lines, body)
   out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
     method, " ", t.path, " HTTP/1.1\r\nHost: ", t.host_header, "\r\n", lines
   if body or method == "POST" or method == "PUT" or method == "PATCH" then
@@ -191,7 +201,9 @@ local function request_head(req, t, opts)
   else
     out[8], out[9], out[10], out[11] = "", "", "\r\n", ""
   end
-  return out
+  local sent, err = sock:send(out)
+  out[7], out[11] = "", "" -- copied: hold no token or body here
+  return sent, err
 end
 
 -- One exchange's state: the socket, the deadline, the byte budget.
@@ -586,7 +598,7 @@ function M.request(req, opts)
   if not t then return nil, "transport", "unsupported URL (http:// or https:// with a host)" end
   local timeout = tonumber(req.timeout) or opts.timeout or 30
   if timeout <= 0 then error("enkash.transport.ngx_http.request: timeout must be > 0", 2) end
-  local head = request_head(req, t, opts)
+  local method, lines, body = request_head(req, opts)
   local x = { timeout = timeout, deadline = ngx.now() + timeout, used = 0, head_used = 0,
               head_lines = 0, buf = "", pos = 1,
               cap = opts.max_response_bytes or M.max_response_bytes,
@@ -598,8 +610,7 @@ function M.request(req, opts)
   local left = remaining_ms(x)
   if left <= 0 then return io_fail(x, "timeout", "sending the request") end
   x.sock:settimeout(left)
-  local sent, err = x.sock:send(head)
-  head[7], head[11] = "", "" -- the fragments were copied: hold no token or body here
+  local sent, err = send_request(x.sock, t, method, lines, body)
   if not sent then
     if err == "timeout" then return io_fail(x, err, "sending the request") end
     return fail(x, "transport", "sending the request failed: " .. tostring(err))
@@ -607,7 +618,8 @@ function M.request(req, opts)
 
   ok, err = fill(x)
   if not ok then return status_line_failed(x, err) end
-  local status, headers, minor = quick_head(x)
+  local status, headers, minor
+  if M.quick_head then status, headers, minor = quick_head(x) end
   if not status then
     status, headers, minor = read_head(x)
     if not status then return nil, headers, minor end
