@@ -1,21 +1,16 @@
 -- The client over real HTTP (libcurl) to the sandbox under nginx on 127.0.0.1.
 local enkash = require "enkash"
 local core = require "enkash.core"
-local nginx = require "enkash.sandbox.nginx"
+local targets = require "helpers.targets"
 local control = require "helpers.control"
 local fx = require "helpers.fixtures"
 
 describe("client over HTTP to the nginx sandbox", function()
-  local srv
-
-  setup(function()
-    srv = assert(nginx.start{ sandbox_opts = fx.sandbox_opts })
-  end)
-  teardown(function() if srv then srv:stop() end end)
+  local srv = targets.serve()
   before_each(function() control(srv, "reset") end)
 
   local function client(extra)
-    return assert(enkash.new(fx.config(srv.url, extra)))
+    return srv:client(extra)
   end
 
   it("makes one token request and reuses one connection for N calls", function()
@@ -108,10 +103,11 @@ describe("client over HTTP to the nginx sandbox", function()
   end)
 
   it("gives a connect error when nothing listens", function()
-    local other = assert(nginx.start{ sandbox_opts = fx.sandbox_opts })
+    local other = targets.nginx()
     local url = other.url
     other:stop()
-    local c = assert(enkash.new(fx.config(url, { connect_timeout = 2 })))
+    -- short backoffs: the refused connects are the point, not the waits between them
+    local c = assert(enkash.new(fx.config(url, { connect_timeout = 2, retry_base = 0.01 })))
     local p, err = c.device:status(fx.device)
     assert.is_nil(p)
     assert.equals("connect", err.kind)
@@ -121,9 +117,7 @@ describe("client over HTTP to the nginx sandbox", function()
 end)
 
 describe("client over HTTPS to the nginx sandbox", function()
-  local srv
-  setup(function() srv = assert(nginx.start{ tls = true, sandbox_opts = fx.sandbox_opts }) end)
-  teardown(function() if srv then srv:stop() end end)
+  local srv = targets.serve{ tls = true }
 
   it("verifies the server with ca_file", function()
     assert.matches("^https://127%.0%.0%.1:", srv.url)
