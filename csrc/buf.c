@@ -15,23 +15,33 @@ void enkash_buf_free(enkash_buf *b) {
   b->len = b->cap = 0;
 }
 
-int enkash_buf_append(enkash_buf *b, const char *p, size_t n) {
-  if (n > b->cap - b->len) {
+char *enkash_buf_extend(enkash_buf *b, size_t n) {
+  char *at;
+  if (n > b->cap - b->len || b->data == NULL) { /* a block even for n == 0: never NULL + 0 */
     size_t cap = b->cap ? b->cap : 4096;
     char *data;
     while (cap - b->len < n) {
-      if (cap > (size_t)-1 / 2) return 0;
+      if (cap > (size_t)-1 / 2) return NULL;
       cap *= 2;
     }
     data = (char *)OPENSSL_malloc(cap);
-    if (data == NULL) return 0;
+    if (data == NULL) return NULL;
     if (b->len > 0) memcpy(data, b->data, b->len);
     if (b->data != NULL) OPENSSL_clear_free(b->data, b->cap);
     b->data = data;
     b->cap = cap;
   }
-  if (n > 0) memcpy(b->data + b->len, p, n);
+  at = b->data + b->len;
   b->len += n;
+  return at;
+}
+
+int enkash_buf_append(enkash_buf *b, const char *p, size_t n) {
+  char *at;
+  if (n == 0) return 1; /* nothing to add: no block either */
+  at = enkash_buf_extend(b, n);
+  if (at == NULL) return 0;
+  memcpy(at, p, n);
   return 1;
 }
 

@@ -20,6 +20,10 @@ typedef struct {
 void enkash_buf_free(enkash_buf *b);
 /* Appends n bytes; 0 when out of memory (the buffer is then unchanged). */
 int enkash_buf_append(enkash_buf *b, const char *p, size_t n);
+/* Appends n bytes for the caller to write and returns where they start (the next append may
+ * move the block); NULL when out of memory (the buffer is then unchanged). One capacity check
+ * for a record written in several pieces. */
+char *enkash_buf_extend(enkash_buf *b, size_t n);
 /* Empties the buffer for reuse: the used bytes are scrubbed and the block is kept when its
  * capacity is at most keep (the next use allocates nothing), else freed. */
 void enkash_buf_recycle(enkash_buf *b, size_t keep);

@@ -203,9 +203,8 @@ void enkash_req_read(lua_State *L, int t, int arg, const enkash_http_opts *o, en
 /* ---- the exchange's C state ---- */
 
 void enkash_xfer_free_request(enkash_xfer *x) {
-  struct curl_slist *s;
-  for (s = x->req_headers; s != NULL; s = s->next) OPENSSL_cleanse(s->data, strlen(s->data));
-  curl_slist_free_all(x->req_headers);
+  enkash_buf_recycle(&x->req_lines, RECYCLE_MAX); /* scrubs every line: Authorization */
+  enkash_buf_recycle(&x->req_nodes, RECYCLE_MAX);
   x->req_headers = NULL;
   enkash_buf_free(&x->req_body);
 }
@@ -228,35 +227,54 @@ void enkash_xfer_recycle(enkash_xfer *x) {
 
 void enkash_xfer_reset(enkash_xfer *x) {
   enkash_xfer_free_request(x);
+  enkash_buf_free(&x->req_lines);
+  enkash_buf_free(&x->req_nodes);
   enkash_buf_free(&x->body);
   enkash_buf_free(&x->head);
   xfer_clear_state(x);
 }
 
+/* Appends the line "name: value" (or "name;", libcurl's way to send an empty value) with its
+ * NUL to x->req_lines: one capacity check, no allocation once the block is there. */
 static void add_header(lua_State *L, enkash_xfer *x, const char *name, size_t nlen,
                        const char *value, size_t vlen) {
   size_t size = nlen + vlen + 3;
-  char *line = (char *)OPENSSL_malloc(size);
-  struct curl_slist *l;
+  char *line = enkash_buf_extend(&x->req_lines, vlen == 0 ? nlen + 2 : size);
   if (line == NULL) luaL_error(L, "not enough memory");
   memcpy(line, name, nlen);
   if (vlen == 0) {
-    line[nlen] = ';'; /* libcurl's way to send a header with an empty value */
+    line[nlen] = ';';
     line[nlen + 1] = '\0';
   } else {
-    memcpy(line + nlen, ": ", 2);
+    line[nlen] = ':';
+    line[nlen + 1] = ' ';
     memcpy(line + nlen + 2, value, vlen);
     line[nlen + 2 + vlen] = '\0';
   }
-  l = curl_slist_append(x->req_headers, line); /* copies the line */
-  OPENSSL_clear_free(line, size);
-  if (l == NULL) luaL_error(L, "not enough memory");
-  x->req_headers = l;
   x->req_head_bytes += size + 1; /* name, ": ", value, CRLF */
+}
+
+/* The list over the n lines of x->req_lines, once they are all there (the block no longer
+ * moves): node i points at line i. */
+static void link_headers(lua_State *L, enkash_xfer *x, size_t n) {
+  struct curl_slist *nodes;
+  const char *line = x->req_lines.data;
+  size_t i;
+  if (n == 0) return; /* the list stays NULL */
+  if (n > ((size_t)-1) / sizeof(*nodes)) luaL_error(L, "not enough memory");
+  nodes = (struct curl_slist *)(void *)enkash_buf_extend(&x->req_nodes, n * sizeof(*nodes));
+  if (nodes == NULL) luaL_error(L, "not enough memory");
+  for (i = 0; i < n; i++) {
+    nodes[i].data = (char *)line;
+    nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
+    line += strlen(line) + 1; /* lines hold no NUL: names are tokens, values are checked */
+  }
+  x->req_headers = nodes;
 }
 
 void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg) {
   int has_expect = 0;
+  size_t n = 0;
   if (!lua_isnil(L, t)) {
     if (!lua_istable(L, t)) luaL_argerror(L, arg, "field 'headers' must be a table");
     lua_pushnil(L);
@@ -272,14 +290,15 @@ void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg) {
       if (!is_header_value(value, vlen)) luaL_argerror(L, arg, "invalid header value");
       if (ascii_ieq(name, nlen, "expect")) has_expect = 1;
       add_header(L, x, name, nlen, value, vlen);
+      n++;
       lua_pop(L, 1);
     }
   }
   if (!has_expect) {
-    struct curl_slist *l = curl_slist_append(x->req_headers, "Expect:");
-    if (l == NULL) luaL_error(L, "not enough memory");
-    x->req_headers = l;
+    if (!enkash_buf_append(&x->req_lines, "Expect:", 8)) luaL_error(L, "not enough memory");
+    n++;
   }
+  link_headers(L, x, n);
 }
 
 int enkash_xfer_check_request(enkash_xfer *x, const enkash_http_opts *o, const enkash_req *r) {
@@ -550,10 +569,10 @@ static size_t parse_head(lua_State *L, enkash_xfer *x, int idx, hseg *segs, hgro
   return ngroup;
 }
 
-/* Pushes the headers table. Lines are at most max_header_lines (on_header's cap), and every
- * value is copied once into its name's buffer: repeated headers joined with ", " (RFC 9110),
- * folded lines with " ". */
-static void push_headers(lua_State *L, enkash_xfer *x) {
+/* Pushes the headers table of any head. Lines are at most max_header_lines (on_header's
+ * cap), and every value is copied once into its name's buffer: repeated headers joined with
+ * ", " (RFC 9110), folded lines with " ". */
+static void push_grouped(lua_State *L, enkash_xfer *x) {
   size_t lines = 1, i, ngroup;
   const char *c;
   hseg *segs;
@@ -582,6 +601,68 @@ static void push_headers(lua_State *L, enkash_xfer *x) {
     lua_rawset(L, t);
   }
   lua_settop(L, t);
+}
+
+/* The usual answer has a dozen lines at most, each name once, none folded: it needs none
+ * of push_grouped's grouping (an index table, scratch memory, a buffer per name), only one
+ * string per name and per value. */
+#define SIMPLE_LINES 16
+
+typedef struct {
+  const char *name, *value;
+  size_t nlen, vlen;
+} hline;
+
+/* Splits x->head (not empty) into name/value pairs exactly as parse_head does (names
+ * lower-cased in place, the same lines skipped); NONE when the head is not a simple one:
+ * more than SIMPLE_LINES named lines, a folded line, a name seen twice. */
+static size_t parse_simple(enkash_xfer *x, hline *out) {
+  char *p = x->head.data, *end = p + x->head.len;
+  size_t n = 0, i;
+  while (p < end) {
+    char *eol = (char *)memchr(p, '\n', (size_t)(end - p));
+    char *colon, *v, *ve, *ne, *q;
+    if (eol == NULL) eol = end;
+    if (is_space(*p)) return NONE; /* folding: push_grouped joins (or drops) it */
+    ve = eol;
+    while (ve > p && is_space(ve[-1])) ve--;
+    if ((colon = (char *)memchr(p, ':', (size_t)(ve - p))) != NULL) {
+      for (ne = colon; ne > p && is_space(ne[-1]); ne--) {}
+      if (ne > p) {
+        size_t nlen = (size_t)(ne - p);
+        if (n == SIMPLE_LINES) return NONE;
+        for (q = p; q < ne; q++)
+          if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+        for (i = 0; i < n; i++) /* at most 120 comparisons, most ended by the length */
+          if (out[i].nlen == nlen && memcmp(out[i].name, p, nlen) == 0) return NONE;
+        for (v = colon + 1; v < ve && is_space(*v); v++) {}
+        out[n].name = p;
+        out[n].nlen = nlen;
+        out[n].value = v;
+        out[n].vlen = (size_t)(ve - v);
+        n++;
+      }
+    }
+    p = eol + 1;
+  }
+  return n;
+}
+
+/* Pushes the headers table: names lower-cased, repeated ones joined with ", ", folded lines
+ * with " ". */
+static void push_headers(lua_State *L, enkash_xfer *x) {
+  hline lines[SIMPLE_LINES];
+  size_t n = x->head.len == 0 ? 0 : parse_simple(x, lines), i;
+  if (n == NONE) {
+    push_grouped(L, x);
+    return;
+  }
+  lua_createtable(L, 0, (int)n);
+  for (i = 0; i < n; i++) {
+    lua_pushlstring(L, lines[i].name, lines[i].nlen);
+    lua_pushlstring(L, lines[i].value, lines[i].vlen);
+    lua_rawset(L, -3);
+  }
 }
 
 #undef NONE

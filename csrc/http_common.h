@@ -78,7 +78,12 @@ enum {
 /* The C state of one exchange. */
 typedef struct {
   size_t max_response, max_header_bytes, max_header_lines;
-  struct curl_slist *req_headers; /* may carry Authorization: scrubbed when freed */
+  /* The request's header list: its nodes (req_nodes) and lines (req_lines, NUL-terminated,
+   * back to back) live in two buffers the xfer keeps from one request to the next, so a
+   * request allocates nothing for them; libcurl only reads the list. The lines may carry
+   * Authorization: scrubbed as soon as the request was sent (enkash_xfer_free_request). */
+  struct curl_slist *req_headers; /* into req_nodes; NULL when there is none */
+  enkash_buf req_lines, req_nodes;
   size_t req_head_bytes;          /* bytes of the request's header lines */
   enkash_buf req_body;            /* a copy of the body, when the exchange outlives the call */
   enkash_buf body, head;          /* head: response header lines, '\n'-separated */
@@ -91,7 +96,8 @@ typedef struct {
   char errbuf[CURL_ERROR_SIZE];
 } enkash_xfer;
 
-/* Scrubs and frees the request part (headers, body copy): as soon as it was sent. */
+/* Scrubs the request part (header lines, body copy) as soon as it was sent; the header
+ * buffers' blocks (up to 64 KiB) are kept for the next request. */
 void enkash_xfer_free_request(enkash_xfer *x);
 /* Scrubs and frees everything and clears the flags; the xfer is then ready for reuse. */
 void enkash_xfer_reset(enkash_xfer *x);
@@ -101,7 +107,7 @@ void enkash_xfer_recycle(enkash_xfer *x);
 
 /* Request headers from the value at index t (nil or a table; argument arg), validated,
  * into x->req_headers, plus an empty "Expect:" unless the caller set one. Raises on misuse
- * or out of memory; what was added is freed by the next reset. */
+ * or out of memory; what was added is scrubbed by the next free_request, recycle or reset. */
 void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg);
 
 /* Checks the request's URL and headers against max_header_bytes before anything is sent
