@@ -20,9 +20,17 @@
  * Raw that is not plain, a number that is not finite, a key that is not a string, a userdata
  * other than null, a function, nesting deeper than JSON_DEPTH. Per call a Lua encoder of a
  * ten-field body makes some fifty strings and table slots; this makes one string.
+ *
+ * core.json_decoder(null): dec(text, names) -> doc, found: cjson's decode of `text` and
+ * json_numbers(text, names) in one pass, for enkash.amounts. It takes strict JSON without
+ * \u escapes, raw control characters in strings or nesting past JSON_DEPTH, builds every
+ * table with the same calls in the same order as cjson (so `pairs` walks them alike) and
+ * numbers as cjson does (strtod, a float); on anything else it answers nil and the caller
+ * uses cjson and json_numbers, which then decide (and word the error).
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -367,10 +375,268 @@ static int l_json_encoder(lua_State *L) {
   return 1;
 }
 
+/* ---- the decoder ---- */
+
+typedef struct {
+  lua_State *L;
+  const char *p, *end;
+  int names; /* stack index of the set of money names */
+  int found; /* stack index of `found`, 0 until a money key occurs */
+} jdec;
+
+static void skip_ws(jdec *d) {
+  while (d->p < d->end && is_space((unsigned char)*d->p)) d->p++;
+}
+
+/* A string at d->p (its opening quote): pushed; *escaped says whether it held an escape.
+ * 0 (nothing pushed) for what cjson is left to read: a \u escape, a control character, no
+ * closing quote. */
+static int dec_string(jdec *d, int *escaped) {
+  const char *start = ++d->p, *q = start;
+  luaL_Buffer b;
+  *escaped = 0;
+  while (q < d->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+  if (q >= d->end || (unsigned char)*q < 0x20) return 0;
+  if (*q == '"') {
+    lua_pushlstring(d->L, start, (size_t)(q - start));
+    d->p = q + 1;
+    return 1;
+  }
+  *escaped = 1;
+  luaL_buffinit(d->L, &b);
+  luaL_addlstring(&b, start, (size_t)(q - start));
+  while (q < d->end && *q != '"') {
+    char c = *q;
+    if ((unsigned char)c < 0x20) break;
+    if (c == '\\') {
+      if (++q >= d->end) break;
+      switch (*q) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        default: q = d->end; continue; /* \u or an invalid escape: cjson's */
+      }
+    }
+    luaL_addchar(&b, c);
+    q++;
+  }
+  luaL_pushresult(&b); /* balanced: popped below when giving up */
+  if (q >= d->end || *q != '"') {
+    lua_pop(d->L, 1);
+    return 0;
+  }
+  d->p = q + 1;
+  return 1;
+}
+
+/* A number token of the JSON grammar at d->p: pushed as cjson pushes it (strtod, a float);
+ * its text in *text, *len. 0 for anything else (cjson's strtod reads more forms, "1." or
+ * hex: it decides on those). */
+static int dec_number(jdec *d, const char **text, size_t *len) {
+  const char *p = d->p, *e = d->end, *start = p;
+  char tmp[64], *stop;
+  double v;
+  if (p < e && *p == '-') p++;
+  if (p >= e) return 0;
+  if (*p == '0') p++;
+  else if (*p >= '1' && *p <= '9') while (p < e && *p >= '0' && *p <= '9') p++;
+  else return 0;
+  if (p < e && *p == '.') {
+    if (++p >= e || *p < '0' || *p > '9') return 0;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    if (p >= e || *p < '0' || *p > '9') return 0;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+  }
+  if ((size_t)(p - start) >= sizeof(tmp)) return 0;
+  memcpy(tmp, start, (size_t)(p - start));
+  tmp[p - start] = '\0';
+  v = strtod(tmp, &stop);
+  if (stop != tmp + (p - start)) return 0; /* a locale whose decimal point is not '.' */
+  lua_pushnumber(d->L, (lua_Number)v);
+  *text = start, *len = (size_t)(p - start);
+  d->p = p;
+  return 1;
+}
+
+static int dec_value(jdec *d, int depth);
+
+/* Is the key at the top of the stack a money name (json_numbers' rule: read as written,
+ * without an escape)? Then its list in `found` exists (made on first sight), as
+ * json_numbers makes one even when the value is no number. Leaves the stack as it was. */
+static int note_key(jdec *d, int escaped) {
+  lua_State *L = d->L;
+  int money;
+  if (escaped) return 0;
+  lua_pushvalue(L, -1);
+  lua_rawget(L, d->names);
+  money = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (!money) return 0;
+  if (!d->found) {
+    lua_newtable(L);
+    lua_replace(L, 4); /* the slot l_json_decode keeps for it */
+    d->found = 4;
+  }
+  lua_pushvalue(L, -1);
+  lua_rawget(L, d->found);
+  money = lua_isnil(L, -1); /* (reused: no list yet) */
+  lua_pop(L, 1);
+  if (money) {
+    lua_pushvalue(L, -1);
+    lua_newtable(L);
+    lua_rawset(L, d->found);
+  }
+  return 1;
+}
+
+/* Appends the number text to the key's list; the stack holds ..., key, number. */
+static void note_number(jdec *d, const char *text, size_t len) {
+  lua_State *L = d->L;
+  lua_pushvalue(L, -2); /* the key, under the number just pushed */
+  lua_rawget(L, d->found);
+  lua_pushlstring(L, text, len);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+}
+
+static int dec_object(jdec *d, int depth) {
+  lua_State *L = d->L;
+  d->p++;
+  lua_newtable(L);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+    return 1;
+  }
+  for (;;) {
+    int escaped, money;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != '"' || !dec_string(d, &escaped)) return 0;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != ':') return 0;
+    d->p++;
+    skip_ws(d);
+    money = note_key(d, escaped);
+    if (money && d->p < d->end && (*d->p == '-' || (*d->p >= '0' && *d->p <= '9'))) {
+      const char *text;
+      size_t len;
+      if (!dec_number(d, &text, &len)) return 0;
+      note_number(d, text, len);
+    } else if (!dec_value(d, depth + 1)) {
+      return 0;
+    }
+    lua_rawset(L, -3);
+    skip_ws(d);
+    if (d->p >= d->end) return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p != '}') return 0;
+    d->p++;
+    return 1;
+  }
+}
+
+static int dec_array(jdec *d, int depth) {
+  lua_State *L = d->L;
+  lua_Integer i = 1;
+  d->p++;
+  lua_newtable(L);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
+    return 1;
+  }
+  for (;; i++) {
+    if (!dec_value(d, depth + 1)) return 0;
+    lua_rawseti(L, -2, i);
+    skip_ws(d);
+    if (d->p >= d->end) return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p != ']') return 0;
+    d->p++;
+    return 1;
+  }
+}
+
+static int word(jdec *d, const char *w, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, w, n) != 0) return 0;
+  d->p += n;
+  return 1;
+}
+
+/* Pushes the value at d->p (after white space); 0 when it leaves the text to cjson. */
+static int dec_value(jdec *d, int depth) {
+  const char *text;
+  size_t len;
+  int escaped;
+  skip_ws(d);
+  if (d->p >= d->end || depth > JSON_DEPTH) return 0;
+  luaL_checkstack(d->L, 6, "json: nesting");
+  switch (*d->p) {
+    case '{': return dec_object(d, depth);
+    case '[': return dec_array(d, depth);
+    case '"': return dec_string(d, &escaped);
+    case 't':
+      if (!word(d, "true", 4)) return 0;
+      lua_pushboolean(d->L, 1);
+      return 1;
+    case 'f':
+      if (!word(d, "false", 5)) return 0;
+      lua_pushboolean(d->L, 0);
+      return 1;
+    case 'n':
+      if (!word(d, "null", 4)) return 0;
+      lua_pushvalue(d->L, lua_upvalueindex(1));
+      return 1;
+    default:
+      return dec_number(d, &text, &len);
+  }
+}
+
+static int l_json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  jdec d;
+  if (!lua_istable(L, 2)) return 0; /* the caller's path decides what that means */
+  lua_settop(L, 2);
+  lua_pushnil(L); /* 3: the document */
+  lua_pushnil(L); /* 4: found */
+  d.L = L, d.p = s, d.end = s + n, d.names = 2, d.found = 0;
+  if (!dec_value(&d, 0)) return 0;
+  skip_ws(&d);
+  if (d.p != d.end) return 0; /* trailing text: cjson's error */
+  lua_replace(L, 3);
+  lua_settop(L, 4);
+  return 2;
+}
+
+/* core.json_decoder(null) -> dec */
+static int l_json_decoder(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, l_json_decode, 1);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"json_plain", l_json_plain},
   {"json_numbers", l_json_numbers},
   {"json_encoder", l_json_encoder},
+  {"json_decoder", l_json_decoder},
   {NULL, NULL},
 };
 

@@ -21,6 +21,10 @@ cjson.decode_invalid_numbers(false)
 
 local type, pairs, tonumber = type, pairs, tonumber
 local decode, exact, scan = cjson.decode, money.exact, core.json_numbers
+-- Both in one C pass (core.json_decoder) for the JSON it takes: strict JSON without \u
+-- escapes or raw control characters, the tables made as cjson makes them. It answers nil for
+-- anything else, which then goes through cjson and the scan as above.
+local both = core.json_decoder and core.json_decoder(cjson.null)
 
 local M = {}
 
@@ -96,11 +100,15 @@ end
 -- @return the decoded value (nil when the text is not JSON)
 -- @treturn table bad field name -> why its amount is not exact (empty when all are)
 function M.decode(text, names)
-  local doc = decode(text)
+  local doc, found
+  if both and type(text) == "string" then doc, found = both(text, names) end
+  if doc == nil then
+    doc = decode(text)
+    if type(doc) ~= "table" then return doc, {} end
+    found = scan(text, names)
+  end
   local bad = {}
-  if type(doc) ~= "table" then return doc, bad end
-  local found = scan(text, names) -- nil: no money key at all, nothing to walk
-  if found then walk(doc, found, bad, {}) end
+  if found and type(doc) == "table" then walk(doc, found, bad, {}) end -- nil: no money key at all
   return doc, bad
 end
 
