@@ -194,6 +194,22 @@ describe("request path", function()
       assert.is_true(os.clock() - t0 < 5)
     end)
 
+    it("the token expires on the injected clock and is fetched again", function()
+      local c, sb, v = virtual_client()
+      assert(c.device:generate(fx.device))
+      local before = sb:control("stats").token_requests
+      assert(c.device:status(fx.device))
+      assert.equals(before, sb:control("stats").token_requests)
+      v.advance(25 * 3600) -- a day and more: past the sandbox token's lifetime
+      local api = sb:control("stats").api_requests
+      assert(c.device:status(fx.device))
+      assert.equals(before + 1, sb:control("stats").token_requests)
+      -- refreshed before the call, not after a 401 from the sandbox (one API request)
+      assert.equals(api + 1, sb:control("stats").api_requests)
+      assert(c.device:status(fx.device))
+      assert.equals(before + 1, sb:control("stats").token_requests)
+    end)
+
     it("a sandbox delay past the timeout is a timeout, in virtual time", function()
       local c, sb, v = virtual_client{ timeout = 2, retries = 0 }
       assert(c:token())

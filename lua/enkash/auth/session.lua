@@ -25,6 +25,7 @@ function M.new(c)
   return setmetatable({
     cfg = c.config, transport = c.transport, store = c.store, clock = c.clock,
     token_type = "bearer", fetching = false,
+    virtual = c.config.clock ~= nil, expires_at = nil, -- the token's expiry on an injected clock
     margin = nil, -- the refresh margin of the stored token's lifetime (enkash.auth.margin)
   }, S)
 end
@@ -62,6 +63,17 @@ local function fetch(self, deadline)
   return true, got, err
 end
 
+-- The stored token when it stays valid for `margin` seconds more: the store's own expiry (the
+-- C core's clock, or the shared dict's), and, with an injected clock (config `clock`), the
+-- expiry on that clock too, so a virtual hour expires a token as a real one would.
+local function fresh(self, margin)
+  local token = self.store:get(margin)
+  if token and self.virtual and not (self.expires_at and self.clock.now() + margin < self.expires_at) then
+    return nil
+  end
+  return token
+end
+
 --- The access token string, fetched when missing or within its refresh margin.
 -- Raises only what a transport raised (a programming error); failures are `nil, err`.
 -- @tparam[opt] table deadline the call's (enkash.deadline): the fetch is cut to it
@@ -71,12 +83,12 @@ function S:token(deadline)
   local store = self.store
   -- The refresh margin of the token last seen, kept: the hot path is one store lookup.
   local margin = self.margin
-  local token = margin and store:get(margin)
+  local token = margin and fresh(self, margin)
   if token then return token end
   local info = store:info()
   margin = info.present and auth.margin(self.cfg, info.lifetime)
   self.margin = margin or nil
-  token = margin and store:get(margin)
+  token = margin and fresh(self, margin)
   if token then return token end
   -- Single flight: while one task of a batch fetches (its request yields), the others wait
   -- for that token instead of each fetching their own.
@@ -102,6 +114,7 @@ function S:token(deadline)
   if not got then return nil, err end
   self.token_type = got.token_type
   self.margin = auth.margin(self.cfg, got.lifetime)
+  if self.virtual then self.expires_at = self.clock.now() + got.lifetime end
   token = store:get(0)
   -- never `nil, nil`: a token whose lifetime ran out while it was being stored
   if not token then
@@ -112,6 +125,7 @@ end
 
 --- Drop the cached token (a 401 said it died early).
 function S:invalidate()
+  self.expires_at = nil
   self.store:invalidate()
 end
 
