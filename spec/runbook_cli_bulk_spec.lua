@@ -2,7 +2,6 @@
 -- (one field at fault each), against the nginx sandbox. Every good row makes its wallet, every
 -- bad row fails alone with the field at fault in the results file, and a bad row never
 -- reaches the API (validation before I/O). Lua 5.4 only ("cli_" keeps it out of LuaJIT's pass).
-local nginx = require "enkash.sandbox.nginx"
 local control = require "helpers.control"
 local cli = require "helpers.cli"
 local csv = require "enkash.cli.csv"
@@ -73,19 +72,7 @@ local function count(t)
 end
 
 describe("enkash run --csv (bulk)", function()
-  local srv, dir, env
-
-  setup(function()
-    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 } })
-    dir = cli.tmpdir()
-    env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = srv.url }
-  end)
-  teardown(function()
-    cli.cleanup()
-    if srv then srv:stop() end
-    cli.rmdir(dir)
-  end)
-  before_each(function() control(srv, "reset") end)
+  local sess = cli.session() -- sess.srv, sess.dir, sess.env; a reset sandbox before each test
 
   it("creates 950 wallets from 1000 rows; each of the 50 bad rows fails alone, naming its field", function()
     local all = {}
@@ -95,11 +82,11 @@ describe("enkash run --csv (bulk)", function()
     local seen = {}
     for _, f in pairs(bad) do seen[f] = (seen[f] or 0) + 1 end
     for _, b in ipairs(BAD) do assert.is_true((seen[b.field] or 0) >= 8, b.field .. " bad rows") end
-    local path, out = dir .. "/users.csv", dir .. "/results.csv"
+    local path, out = sess.dir .. "/users.csv", sess.dir .. "/results.csv"
     cli.write(path, text)
 
     local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", "20", "--results", out,
-                        "--run-id", "bulk", "--runs-dir", dir .. "/runs" }, env)
+                        "--run-id", "bulk", "--runs-dir", sess.dir .. "/runs" }, sess.env)
     print(("  bulk run: %d rows, concurrency 20, %.2f s"):format(ROWS, r.elapsed))
     assert.equals(1, r.code, "exit status 1 when some rows failed\n" .. r.out .. r.err)
     assert.matches("bulk: 1000 rows, 950 ok, 50 failed", r.out)
@@ -128,10 +115,10 @@ describe("enkash run --csv (bulk)", function()
       assert.is_nil(results_text:find(m, 1, true), "a full mobile number in the results file")
     end
 
-    local stats = control(srv, "stats")
+    local stats = control(sess.srv, "stats")
     assert.equals(950, stats.wallets)
     local wallets = 0
-    for name in pairs(control(srv, "ledger").accounts) do
+    for name in pairs(control(sess.srv, "ledger").accounts) do
       if name:match("^wallet:") then wallets = wallets + 1 end
     end
     assert.equals(950, wallets)
@@ -162,10 +149,10 @@ describe("enkash run --csv (bulk)", function()
       csv.line(good(9)):gsub("Pune", string.rep("P", csv.MAX_RECORD_BYTES), 1), -- line 12: overlong
       csv.line(good(10)),                                  -- line 13
       '"' .. csv.line(good(11)) }                          -- line 14: unterminated at the end
-    local path, out = dir .. "/hostile.csv", dir .. "/hostile-results.csv"
+    local path, out = sess.dir .. "/hostile.csv", sess.dir .. "/hostile-results.csv"
     cli.write(path, "\239\187\191" .. table.concat(lines, "\r\n"))
     local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--results", out,
-                        "--run-id", "hostile", "--runs-dir", dir .. "/runs" }, env)
+                        "--run-id", "hostile", "--runs-dir", sess.dir .. "/runs" }, sess.env)
     assert.equals(1, r.code, r.out .. r.err)
     local bad_lines = { 3, 6, 8, 9, 10, 11, 12, 14 }
     local good_lines = { 2, 4, 7, 13 }
@@ -186,21 +173,21 @@ describe("enkash run --csv (bulk)", function()
         .. tostring(by_line[line] and by_line[line].error))
     end
     assert.equals(#bad_lines + #good_lines, #results, "one results line per record")
-    assert.equals(#good_lines, control(srv, "stats").wallets)
+    assert.equals(#good_lines, control(sess.srv, "stats").wallets)
   end)
 
   it("refuses a bad --concurrency as a usage error, before any row runs", function()
-    local path = dir .. "/one.csv"
+    local path = sess.dir .. "/one.csv"
     local values = {}
     for k, c in ipairs(COLUMNS) do values[k] = good_row(1)[c] end
     cli.write(path, csv.line(COLUMNS) .. "\n" .. csv.line(values) .. "\n")
     for _, c in ipairs({ "0", "-1", "1.5", "x", "nan", "1e9" }) do
       local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", c,
-                          "--runs-dir", dir .. "/runs" }, env)
+                          "--runs-dir", sess.dir .. "/runs" }, sess.env)
       assert.equals(2, r.code, c .. ": " .. r.out .. r.err)
       assert.matches("%-%-concurrency must be", r.err)
     end
-    assert.equals(0, control(srv, "stats").api_requests)
+    assert.equals(0, control(sess.srv, "stats").api_requests)
   end)
 
   it("sends nothing at all for rows that fail validation", function()
@@ -208,10 +195,10 @@ describe("enkash run --csv (bulk)", function()
     for j = 0, ROWS // BAD_EVERY - 1 do rows[#rows + 1] = 7 + j * BAD_EVERY end
     local text, bad = make_csv(rows)
     assert.equals(#rows, count(bad), "every row of this file is bad")
-    local path, out = dir .. "/bad.csv", dir .. "/bad-results.csv"
+    local path, out = sess.dir .. "/bad.csv", sess.dir .. "/bad-results.csv"
     cli.write(path, text)
     local r = cli.run({ "run", "examples/bulk_wallets.lua", "--csv", path, "--concurrency", "20", "--results", out,
-                        "--run-id", "bad", "--runs-dir", dir .. "/runs" }, env)
+                        "--run-id", "bad", "--runs-dir", sess.dir .. "/runs" }, sess.env)
     assert.equals(1, r.code, r.out .. r.err)
     local results = assert(csv.read(out))
     assert.equals(#rows, #results)
@@ -219,7 +206,7 @@ describe("enkash run --csv (bulk)", function()
       assert.equals("failed", row.status)
       assert.equals(bad[tonumber(row.row)], row.field)
     end
-    local stats = control(srv, "stats")
+    local stats = control(sess.srv, "stats")
     assert.equals(0, stats.api_requests)
     assert.equals(0, stats.token_requests)
     assert.equals(0, stats.wallets)

@@ -4,7 +4,6 @@
 -- and no money call is applied twice. Lua 5.4 only ("cli_" in the name keeps it out of the
 -- LuaJIT pass of tools/test.sh: LuaJIT's io.popen/os.execute give no exit codes).
 local enkash = require "enkash"
-local nginx = require "enkash.sandbox.nginx"
 local control = require "helpers.control"
 local fx = require "helpers.fixtures"
 local cli = require "helpers.cli"
@@ -12,21 +11,23 @@ local cli = require "helpers.cli"
 local RUNBOOK, INPUT = "examples/onboarding.lua", "examples/onboarding.json"
 local STEPS = { "bind device", "T&C gate", "create wallet", "activation gate", "opening top-up", "send OTP",
                 "VKYC link", "KYC full" }
-local SANDBOX_OPTS = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 }
 
 describe("enkash run, killed and resumed", function()
-  local srv, dir, env, baseline
+  -- sess.srv, sess.dir, sess.env; a reset sandbox before each test. The sandbox options
+  -- (cli.RUNBOOK_SANDBOX) make binding, T&C and VKYC take a moment, so the flow polls.
+  local sess = cli.session()
+  local baseline
   local seq = 0
 
   -- The sandbox's state without its random ids: wallets (KYC, T&C, balance), the device
   -- binding, partner accounts, the applied references' counts and the ledger total.
   local function snapshot()
-    local stats, ledger = control(srv, "stats"), control(srv, "ledger")
+    local stats, ledger = control(sess.srv, "stats"), control(sess.srv, "ledger")
     local snap = { wallets = stats.wallets, wallet_states = {}, partner_accounts = {}, total = ledger.total }
     for name, paise in pairs(ledger.accounts) do
       local id = name:match("^wallet:(.+)$")
       if id then
-        local w = control(srv, "wallet", { enKashCardId = id })
+        local w = control(sess.srv, "wallet", { enKashCardId = id })
         snap.wallet_states[#snap.wallet_states + 1] = ("%s tnc=%s balance=%d"):format(w.kycStatus,
           tostring(w.latestTncVersionAccepted), paise)
       else
@@ -38,7 +39,7 @@ describe("enkash run, killed and resumed", function()
     for _, n in pairs(ledger.applied or {}) do counts[#counts + 1] = n end
     table.sort(counts)
     snap.applied_refs, snap.applied_counts = #counts, counts
-    local client = assert(enkash.new{ env = "sandbox", base_url = srv.url })
+    local client = assert(enkash.new{ env = "sandbox", base_url = sess.srv.url })
     local st, err = client.device:status(fx.device)
     client:close()
     snap.device = st and st.status or ("error: " .. tostring(err))
@@ -50,16 +51,16 @@ describe("enkash run, killed and resumed", function()
     return ("K%d-%d"):format(seq, os.time())
   end
 
-  local function journal_path(run_id) return dir .. "/" .. run_id .. ".journal" end
+  local function journal_path(run_id) return sess.dir .. "/" .. run_id .. ".journal" end
 
   local function start_run(run_id)
-    return cli.spawn({ "run", RUNBOOK, "--input", INPUT, "--run-id", run_id, "--runs-dir", dir }, env)
+    return cli.spawn({ "run", RUNBOOK, "--input", INPUT, "--run-id", run_id, "--runs-dir", sess.dir }, sess.env)
   end
 
   -- Resume in the foreground, then check the run's output and the sandbox's final state.
   -- `finished_before` = the steps the journal showed finished when the process was killed.
   local function resume_and_check(run_id, finished_before)
-    local r = cli.run({ "run", RUNBOOK, "--resume", run_id, "--runs-dir", dir }, env)
+    local r = cli.run({ "run", RUNBOOK, "--resume", run_id, "--runs-dir", sess.dir }, sess.env)
     assert.equals(0, r.code, "resume exited " .. tostring(r.code)
       .. "\n" .. r.out .. r.err)
     for k, name in ipairs(STEPS) do
@@ -88,23 +89,13 @@ describe("enkash run, killed and resumed", function()
   end
 
   setup(function()
-    srv = assert(nginx.start{ sandbox_opts = SANDBOX_OPTS })
-    dir = cli.tmpdir()
-    env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = srv.url }
     -- The reference: one uninterrupted run on a reset sandbox.
     local run_id = new_run_id()
-    local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--run-id", run_id, "--runs-dir", dir }, env)
+    local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--run-id", run_id, "--runs-dir", sess.dir }, sess.env)
     assert.equals(0, r.code, r.out .. r.err)
     baseline = snapshot()
   end)
 
-  teardown(function()
-    cli.cleanup()
-    if srv then srv:stop() end
-    cli.rmdir(dir)
-  end)
-
-  before_each(function() control(srv, "reset") end)
   after_each(function() cli.cleanup() end)
 
   it("has a baseline: one wallet, FULL_KYC, T&C accepted, 500.00 loaded once, device bound", function()
@@ -127,7 +118,7 @@ describe("enkash run, killed and resumed", function()
   for k = 1, 7 do
     it("resumes after a kill -9 at the step boundary " .. k .. " (after '" .. STEPS[k] .. "')", function()
       if HOLD[k] then
-        control(srv, "fault", { endpoint = HOLD[k], kind = "http_status", status = 503, body = "busy", delay = 3 })
+        control(sess.srv, "fault", { endpoint = HOLD[k], kind = "http_status", status = 503, body = "busy", delay = 3 })
       end
       local run_id = new_run_id()
       local p = start_run(run_id)
@@ -136,7 +127,7 @@ describe("enkash run, killed and resumed", function()
           error("the run ended before step " .. k .. " finished: " .. table.concat({ cli.output(p) }))
         end
         if cli.steps_finished(cli.journal(journal_path(run_id))) < k then return false end
-        return not HOLD[k] or control(srv, "stats").pending_faults == 0 -- the held call has arrived
+        return not HOLD[k] or control(sess.srv, "stats").pending_faults == 0 -- the held call has arrived
       end, 20, k .. " finished steps in the journal" .. (HOLD[k] and " and " .. HOLD[k] .. " held" or ""))
       cli.kill9(p)
       local recs = cli.journal(journal_path(run_id))
@@ -158,7 +149,7 @@ describe("enkash run, killed and resumed", function()
   for _, c in ipairs({ { endpoint = "wallet.send_otp", before = "opening top-up", step = "send OTP" },
                        { endpoint = "wallet.vkyc_link", before = "send OTP", step = "VKYC link" } }) do
     it("resumes after a kill -9 in the middle of " .. c.endpoint .. " (processed, answer delayed)", function()
-      control(srv, "fault", { endpoint = c.endpoint, kind = "delay", delay = 2, count = 1 })
+      control(sess.srv, "fault", { endpoint = c.endpoint, kind = "delay", delay = 2, count = 1 })
       local run_id = new_run_id()
       local p = start_run(run_id)
       cli.wait_until(function()
@@ -174,13 +165,13 @@ describe("enkash run, killed and resumed", function()
   end
 
   it("resumes after a kill -9 right after the sandbox committed the opening top-up", function()
-    control(srv, "fault", { endpoint = "wallet.top_up", kind = "commit_timeout", delay = 5, count = 1 })
+    control(sess.srv, "fault", { endpoint = "wallet.top_up", kind = "commit_timeout", delay = 5, count = 1 })
     local run_id = new_run_id()
     local p = start_run(run_id)
     local ref = cli.wait_until(function()
       local money = cli.records(cli.journal(journal_path(run_id)), "money")
       local r = money[1] and money[1].reference
-      return r and (control(srv, "ledger").applied or {})[r] == 1 and r
+      return r and (control(sess.srv, "ledger").applied or {})[r] == 1 and r
     end, 20, "the top-up journaled and applied by the sandbox")
     cli.kill9(p)
     local before = cli.journal(journal_path(run_id))
@@ -194,10 +185,10 @@ describe("enkash run, killed and resumed", function()
     assert.equals(ref, done[1].reference)
     local step = cli.records(recs, "step", { name = "opening top-up" })[1]
     assert.equals(ref, step.values.reference, "the top-up step's reference is the one journaled before the kill")
-    assert.equals(1, (control(srv, "ledger").applied or {})[ref])
+    assert.equals(1, (control(sess.srv, "ledger").applied or {})[ref])
     -- Settled through the status endpoint: the top-up itself was not sent again.
     local top_ups, lookups = 0, 0
-    for _, e in ipairs(control(srv, "log").entries) do
+    for _, e in ipairs(control(sess.srv, "log").entries) do
       if e.endpoint == "wallet.top_up" then top_ups = top_ups + 1 end
       if e.endpoint == "wallet.transaction" then lookups = lookups + 1 end
     end

@@ -3,7 +3,6 @@
 -- only ("cli_" in the name keeps it out of LuaJIT's pass: its io.popen gives no exit codes).
 local cjson = require "cjson.safe"
 local catalogue = require "enkash.catalogue"
-local nginx = require "enkash.sandbox.nginx"
 local control = require "helpers.control"
 local cli = require "helpers.cli"
 
@@ -41,40 +40,28 @@ local function events(out)
 end
 
 describe("enkash run", function()
-  local srv, dir, env
+  local sess = cli.session() -- sess.srv, sess.dir, sess.env; a reset sandbox before each test
 
   -- The sandbox's API traffic: token and API requests, and log entries other than control calls.
   local function traffic()
-    local stats = control(srv, "stats")
+    local stats = control(sess.srv, "stats")
     local entries = 0
-    for _, e in ipairs(control(srv, "log").entries) do
+    for _, e in ipairs(control(sess.srv, "log").entries) do
       if e.endpoint ~= "control" then entries = entries + 1 end
     end
     return { token_requests = stats.token_requests, api_requests = stats.api_requests, log_entries = entries,
              wallets = stats.wallets, devices = stats.devices }
   end
 
-  setup(function()
-    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 } })
-    dir = cli.tmpdir()
-    env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = srv.url }
-  end)
-  teardown(function()
-    cli.cleanup()
-    if srv then srv:stop() end
-    cli.rmdir(dir)
-  end)
-  before_each(function() control(srv, "reset") end)
-
   describe("--dry-run", function()
     local r, cwd
 
     setup(function()
-      control(srv, "reset")
-      cwd = dir .. "/dry"
+      control(sess.srv, "reset")
+      cwd = sess.dir .. "/dry"
       os.execute("mkdir -p '" .. cwd .. "'")
       -- From an empty directory and without --runs-dir: a journal would land in ./.enkash/runs.
-      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run" }, env, { cwd = cwd })
+      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run" }, sess.env, { cwd = cwd })
     end)
 
     it("walks the whole flow and exits 0", function()
@@ -109,8 +96,8 @@ describe("enkash run", function()
 
     it("writes no journal", function()
       assert.equals("", listing(cwd), "the dry run left files behind: " .. listing(cwd))
-      local runs = dir .. "/dry-runs"
-      local r2 = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run", "--runs-dir", runs }, env, { cwd = cwd })
+      local runs = sess.dir .. "/dry-runs"
+      local r2 = cli.run({ "run", RUNBOOK, "--input", INPUT, "--dry-run", "--runs-dir", runs }, sess.env, { cwd = cwd })
       assert.equals(0, r2.code, r2.out .. r2.err)
       assert.equals("", listing(runs), "a journal in --runs-dir: " .. listing(runs))
       assert.is_nil(r2.out:find("journal:", 1, true))
@@ -137,7 +124,7 @@ describe("enkash run", function()
       local cases = 0
       for _, env_name in ipairs({ false, "sandbox", "uat", "production" }) do
         for _, mode in ipairs(MODES) do
-          local e = { ENKASH_BASE_URL = srv.url } -- a host: it must not be used either
+          local e = { ENKASH_BASE_URL = sess.srv.url } -- a host: it must not be used either
           for k, v in pairs(REAL) do e[k] = v end
           if env_name then e.ENKASH_ENV = env_name end
           local what = mode.name .. ", ENKASH_ENV=" .. tostring(env_name)
@@ -162,7 +149,8 @@ describe("enkash run", function()
 
   describe("--json", function()
     it("prints one JSON object per line: start and step events for every step, then end; exit 0", function()
-      local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--json", "--run-id", "json-ok", "--runs-dir", dir }, env)
+      local r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--json", "--run-id", "json-ok", "--runs-dir", sess.dir },
+        sess.env)
       assert.equals(0, r.code, r.out .. r.err)
       local list = events(r.out)
       local started, finished = {}, {}
@@ -185,9 +173,10 @@ describe("enkash run", function()
     it("exits 1 when the run fails (T&C not accepted), with the failure in the events", function()
       local input = cjson.decode(cli.read(INPUT))
       input.tnc_accepted = false
-      local path = dir .. "/no-tnc.json"
+      local path = sess.dir .. "/no-tnc.json"
       cli.write(path, cjson.encode(input))
-      local r = cli.run({ "run", RUNBOOK, "--input", path, "--json", "--run-id", "json-tnc", "--runs-dir", dir }, env)
+      local r = cli.run({ "run", RUNBOOK, "--input", path, "--json", "--run-id", "json-tnc", "--runs-dir", sess.dir },
+        sess.env)
       assert.equals(1, r.code, r.out .. r.err)
       local list = events(r.out)
       local failed
@@ -215,8 +204,8 @@ describe("enkash run", function()
     }
     for _, c in ipairs(cases) do
       it("for " .. c[1], function()
-        local args = { "run", "--json", "--runs-dir", dir .. "/usage", table.unpack(c[2], 2) }
-        local r = cli.run(args, env)
+        local args = { "run", "--json", "--runs-dir", sess.dir .. "/usage", table.unpack(c[2], 2) }
+        local r = cli.run(args, sess.env)
         assert.equals(2, r.code, r.out .. r.err)
         assert.matches(c[3], r.err)
         events(r.out) -- stdout holds nothing but JSON lines
@@ -227,8 +216,8 @@ describe("enkash run", function()
 
   describe("--resume", function()
     it("of an unknown run exits non-zero, says there is no journal for it and sends nothing", function()
-      local runs = dir .. "/resume-errors"
-      local r = cli.run({ "run", RUNBOOK, "--resume", "NOPE", "--runs-dir", runs }, env)
+      local runs = sess.dir .. "/resume-errors"
+      local r = cli.run({ "run", RUNBOOK, "--resume", "NOPE", "--runs-dir", runs }, sess.env)
       assert.is_true(r.code ~= 0, "exit status " .. tostring(r.code))
       assert.matches("no journal for run NOPE", r.out .. r.err)
       assert.is_nil(cli.read(runs .. "/NOPE.journal"), "a journal was created for NOPE")
@@ -236,15 +225,15 @@ describe("enkash run", function()
     end)
 
     it("is required to continue an existing run id", function()
-      local runs = dir .. "/resume-errors"
+      local runs = sess.dir .. "/resume-errors"
       local input = cjson.decode(cli.read(INPUT))
       input.tnc_accepted = false -- fails fast at the gate, leaving a journal behind
-      local path = dir .. "/no-tnc-2.json"
+      local path = sess.dir .. "/no-tnc-2.json"
       cli.write(path, cjson.encode(input))
-      local r = cli.run({ "run", RUNBOOK, "--input", path, "--run-id", "TWICE", "--runs-dir", runs }, env)
+      local r = cli.run({ "run", RUNBOOK, "--input", path, "--run-id", "TWICE", "--runs-dir", runs }, sess.env)
       assert.equals(1, r.code, r.out .. r.err)
       local before = cli.read(runs .. "/TWICE.journal")
-      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--run-id", "TWICE", "--runs-dir", runs }, env)
+      r = cli.run({ "run", RUNBOOK, "--input", INPUT, "--run-id", "TWICE", "--runs-dir", runs }, sess.env)
       assert.is_true(r.code ~= 0, "exit status " .. tostring(r.code))
       assert.matches("run TWICE exists; use %-%-resume", r.out .. r.err)
       assert.equals(before, cli.read(runs .. "/TWICE.journal"), "the journal was changed")

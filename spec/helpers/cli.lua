@@ -8,6 +8,7 @@
 --   cli.wait_until(function() return #cli.journal(path) > 3 end, 10, "3 journal records")
 --   cli.kill9(p)                                    -- SIGKILL, and wait until it is gone
 --   cli.cleanup()                                   -- SIGKILL whatever spawn started and still runs
+--   local s = cli.session()   -- in a describe: s.srv (nginx sandbox), s.dir (runs dir), s.env, set in setup
 local cjson = require "cjson.safe"
 local core = require "enkash.core"
 -- Every captured stdout and stderr goes to the suite's secrets scan (tools/scan_secrets.lua).
@@ -170,6 +171,34 @@ function M.cleanup()
     M.rmdir(p.dir)
   end
   spawned = {}
+end
+
+--- The sandbox options of the runbook CLI specs: binding, T&C and VKYC take a moment, so the
+-- onboarding runbook polls (and a kill can land between its steps).
+M.RUNBOOK_SANDBOX = { bind_delay = 0.3, vkyc_step = 0.2, tnc_accept_delay = 0.2 }
+
+--- For a describe block that runs the CLI against an nginx sandbox. In setup: the sandbox
+-- (`sandbox_opts`, default M.RUNBOOK_SANDBOX, the CLI's default credentials), a runs
+-- directory, and the environment that points the CLI at it; before each test: a reset
+-- sandbox; in teardown: whatever spawn started killed, nginx stopped, the directory removed.
+-- Register it before the block's own setup, which then sees the session's fields.
+-- @treturn table session {srv, dir, env}, filled in setup
+function M.session(sandbox_opts)
+  local targets = require "helpers.targets"
+  local busted = require "busted" -- a module is not run in the spec file's environment
+  local s = {}
+  busted.setup(function()
+    s.srv = targets.nginx{ sandbox_opts = sandbox_opts or M.RUNBOOK_SANDBOX }
+    s.dir = M.tmpdir()
+    s.env = { ENKASH_ENV = "sandbox", ENKASH_BASE_URL = s.srv.url }
+  end)
+  busted.teardown(function()
+    M.cleanup()
+    if s.srv then s.srv:stop() end
+    M.rmdir(s.dir)
+  end)
+  busted.before_each(function() s.srv:control("reset") end)
+  return s
 end
 
 --- The records of a journal file (a torn last line is left out, as the store does).
