@@ -71,16 +71,26 @@ function M.new(dict, cfg)
       + (cfg.retry_cap or 0) * (cfg.retries or 0) + 1,
     seen = setmetatable({}, { __mode = "k" }), -- coroutine -> version of the token it was given
     mine = nil, -- this worker's copy of the token it stored, in case the dict evicted it
+    last = nil, -- the record read last, parsed
+    remembered = nil, -- the token last registered with enkash.redact (as this store's)
     serial = 0,
   }, Store)
 end
 
--- The stored record: expiry time, lifetime, version, token.
+-- The stored record: expiry time, lifetime, version, token. The record read last is kept
+-- parsed: every request reads the same one until the token changes (a string compare, as
+-- equal Lua strings are one object).
 local function load(self)
   local v = self.dict:get(self.key)
   if type(v) == "string" then
+    local last = self.last
+    if last and last.raw == v then return last.exp, last.life, last.ver, last.token end
     local exp, life, ver, token = match(v, "^(%S+) (%S+) (%d+)\n(.*)$")
-    if exp then return tonumber(exp), tonumber(life), tonumber(ver), token end
+    if exp then
+      exp, life, ver = tonumber(exp), tonumber(life), tonumber(ver)
+      self.last = { raw = v, exp = exp, life = life, ver = ver, token = token }
+      return exp, life, ver, token
+    end
   end
   local m = self.mine
   if m and m.expires_at > ngx.now() then return m.expires_at, m.lifetime, m.ver, m.token end
@@ -112,7 +122,10 @@ function Store:get(margin)
   local exp, _, ver, token = load(self)
   if not exp or exp - ngx.now() <= (margin or 0) then return nil end
   self.seen[running() or self] = ver
-  redact.remember(self, "access_token", token) -- fetched by another worker, perhaps: masked here too
+  if token ~= self.remembered then -- fetched by another worker, perhaps: masked here too
+    redact.remember(self, "access_token", token)
+    self.remembered = token
+  end
   return token
 end
 
@@ -202,6 +215,10 @@ function Store:lock(margin)
       local holder = self.dict:get(self.key_lock)
       if holder then waited_for = holder end
     until holder == nil
+    -- the lock is free again: a fetch that failed meanwhile (one this worker never saw holding
+    -- the lock) is remembered, and refused credentials must not be tried once more
+    failed = failure(self)
+    if failed then return nil, failed end
     deadline = max(deadline, ngx.now() + 1)
   end
 end
