@@ -2,6 +2,7 @@
 -- Lua 5.4 only (nginx itself runs the LuaJIT side); one server per describe block.
 local nginx = require "enkash.sandbox.nginx"
 local cjson = require "cjson.safe"
+local targets = require "helpers.targets"
 
 local D = require("enkash.sandbox").defaults
 local USER, PASS = next(D.users)
@@ -106,14 +107,7 @@ local function wait_until(pred, timeout)
 end
 
 describe("sandbox over nginx (HTTP)", function()
-  local srv
-
-  setup(function()
-    local err
-    srv, err = nginx.start{ sandbox_opts = { bind_delay = 0 } }
-    assert(srv, err)
-  end)
-  teardown(function() if srv then srv:stop() end end)
+  local srv = targets.serve{ sandbox_opts = { bind_delay = 0 } }
   before_each(function() control(srv, "reset") end)
 
   it("starts on a free loopback port with a generated config in a temp prefix", function()
@@ -229,27 +223,20 @@ describe("sandbox over nginx (HTTP)", function()
 end)
 
 describe("sandbox books over nginx", function()
-  local srv
-  local P = "/api/v0/partner/enKashCard"
-
-  setup(function()
-    local err
-    srv, err = nginx.start{
-      sandbox_opts = { bind_delay = 0 }, http_conf = "  lua_shared_dict hooks 1m;",
-      server_conf = [[
-    location = /hook { content_by_lua_block {
-      ngx.req.read_body()
-      ngx.shared.hooks:set("body", ngx.req.get_body_data())
-      ngx.shared.hooks:incr("n", 1, 0)
-      ngx.say("ok")
-    } }
-    location = /hook/last { content_by_lua_block {
-      ngx.print(ngx.shared.hooks:get("n") or 0, "\n", ngx.shared.hooks:get("body") or "")
-    } }
+  local srv = targets.serve{
+    sandbox_opts = { bind_delay = 0 }, http_conf = "  lua_shared_dict hooks 1m;",
+    server_conf = [[
+  location = /hook { content_by_lua_block {
+    ngx.req.read_body()
+    ngx.shared.hooks:set("body", ngx.req.get_body_data())
+    ngx.shared.hooks:incr("n", 1, 0)
+    ngx.say("ok")
+  } }
+  location = /hook/last { content_by_lua_block {
+    ngx.print(ngx.shared.hooks:get("n") or 0, "\n", ngx.shared.hooks:get("body") or "")
+  } }
 ]] }
-    assert(srv, err)
-  end)
-  teardown(function() if srv then srv:stop() end end)
+  local P = "/api/v0/partner/enKashCard"
   before_each(function() control(srv, "reset") end)
 
   local function ok(path, t, body)
@@ -335,14 +322,7 @@ describe("sandbox books over nginx", function()
 end)
 
 describe("sandbox over nginx (HTTPS)", function()
-  local srv
-
-  setup(function()
-    local err
-    srv, err = nginx.start{ tls = true, sandbox_opts = { bind_delay = 0 } }
-    assert(srv, err)
-  end)
-  teardown(function() if srv then srv:stop() end end)
+  local srv = targets.serve{ tls = true, sandbox_opts = { bind_delay = 0 } }
 
   it("serves HTTPS verified with the throwaway CA, for 127.0.0.1 and localhost", function()
     assert.matches("^https://127%.0%.0%.1:%d+$", srv.url)

@@ -80,7 +80,14 @@ function Inprocess.stop() end
 -- nginx --------------------------------------------------------------------------------------
 
 local Nginx = {}
-Nginx.__index = Nginx
+-- A started target reads as its server too (t.port, t.pid, t.prefix, ...): it stands in
+-- for the table enkash.sandbox.nginx.start answers.
+Nginx.__index = function(t, k)
+  local method = Nginx[k]
+  if method ~= nil then return method end
+  local srv = rawget(t, "srv")
+  return srv and srv[k]
+end
 
 -- `opts` as enkash.sandbox.nginx.start; `opts.sandbox_opts` defaults to the fixture options.
 local function start_opts(opts)
@@ -105,6 +112,11 @@ end
 function Nginx:stop()
   if self.srv then self.srv:stop() end
   self.srv = nil
+end
+
+--- The last `n` lines of the server's error log.
+function Nginx:log_tail(n)
+  return self.srv:log_tail(n)
 end
 
 --- An nginx sandbox started now (`opts` as enkash.sandbox.nginx.start, fixture sandbox
