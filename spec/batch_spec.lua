@@ -4,9 +4,9 @@ local batch = require "enkash.batch"
 local core = require "enkash.core"
 local enkash = require "enkash"
 local errors = require "enkash.errors"
-local nginx = require "enkash.sandbox.nginx"
 local cjson = require "cjson"
 local control = require "helpers.control"
+local targets = require "helpers.targets"
 local fx = require "helpers.fixtures"
 
 local monotime = core.monotime
@@ -174,21 +174,15 @@ describe("batch with the in-process sandbox transport", function()
 end)
 
 describe("batch over HTTP", function()
-  local srv
-
-  setup(function()
-    srv = assert(nginx.start {
-      sandbox_opts = fx.sandbox_opts,
-      server_conf = [[
-        location = /raw_slow { content_by_lua_block { ngx.sleep(0.2) ngx.say("ok") } }
-      ]],
-    })
-  end)
-  teardown(function() if srv then srv:stop() end end)
+  local srv = targets.serve{
+    server_conf = [[
+      location = /raw_slow { content_by_lua_block { ngx.sleep(0.2) ngx.say("ok") } }
+    ]],
+  }
   before_each(function() control(srv, "reset") end)
 
   local function client(extra)
-    return assert(enkash.new(fx.config(srv.url, extra)))
+    return srv:client(extra)
   end
 
   it("client:batch makes 100 device.status calls with exactly one token request", function()

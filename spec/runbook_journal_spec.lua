@@ -2,11 +2,10 @@
 -- journal without its input record, stops a resume before anything is sent. Only a torn
 -- last line (a crash mid-write) is ignored. Journals of the previous version (plain JSON
 -- lines) still resume. Real journal files in a temp dir, the in-process sandbox.
-local enkash = require "enkash"
 local runbook = require "enkash.runbook"
 local store = require "enkash.runbook.store"
-local sandbox = require "enkash.sandbox"
 local cjson = require "cjson"
+local targets = require "helpers.targets"
 local fx = require "helpers.fixtures"
 
 local dirs = {}
@@ -42,11 +41,9 @@ local function join(lines)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- An in-process sandbox with one usable wallet; the client sends through it.
+-- An in-process sandbox (on virtual time) with one usable wallet; the client sends through it.
 local function world()
-  local sb = sandbox.new(fx.sandbox_opts)
-  local cfg = fx.config(nil, { transport = "sandbox", sandbox = sb, card_account_id = fx.card_account_id })
-  local client = assert(enkash.new(cfg))
+  local client, sb = targets.virtual_client{ card_account_id = fx.card_account_id }
   local w = assert(client.wallet:create(fx.wallet_params()))
   sb:control("wallet", { enKashCardId = w.enKashCardId, latestTncVersionAccepted = true, verified = true })
   return { sb = sb, client = client, card = w.enKashCardId }
