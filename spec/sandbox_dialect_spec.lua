@@ -597,8 +597,9 @@ describe("enkash sandbox --dialect", function()
 end)
 
 describe("sandbox dialects over nginx", function()
-  local nginx = require "enkash.sandbox.nginx"
-  local srv, bearer
+  -- started with a dialect, as `enkash sandbox --dialect terse` starts it
+  local srv = require("helpers.targets").serve{ sandbox_opts = { bind_delay = 0, dialect = "terse" } }
+  local bearer
   local tmp = os.tmpname()
 
   local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -633,8 +634,6 @@ describe("sandbox dialects over nginx", function()
   end
 
   setup(function()
-    -- started with a dialect, as `enkash sandbox --dialect terse` starts it
-    srv = assert(nginx.start{ sandbox_opts = { bind_delay = 0, dialect = "terse" } })
     local status, body = curl("POST", "/oauth/token", {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       Authorization = "Basic " .. core.b64encode(D.client_id .. ":" .. D.client_secret),
@@ -643,10 +642,7 @@ describe("sandbox dialects over nginx", function()
     bearer = cjson.decode(body).access_token
   end)
 
-  teardown(function()
-    if srv then srv:stop() end
-    os.remove(tmp)
-  end)
+  teardown(function() os.remove(tmp) end)
 
   it("changes the answer on the wire when config sets dialect", function()
     local status, body = details()
