@@ -10,8 +10,8 @@
 --   t:control("fault", { endpoint = "wallet.top_up", kind = "reset" })
 --   control(t, "ledger")                      -- helpers.control takes a target too
 --
--- t.wire is true over nginx; t.label names the target in test names; t.clock is the virtual
--- clock (in-process only); t.sb the emulator (in-process), t.srv the server (nginx).
+-- In-process, t.sb is the emulator and t.clock the virtual clock; over nginx, t.srv is the
+-- server, whose fields (url, port, pid, prefix, ca_file) the target also shows.
 local enkash = require "enkash"
 local sandbox = require "enkash.sandbox"
 local clock = require "enkash.clock"
@@ -22,6 +22,7 @@ local fx = require "helpers.fixtures"
 
 local M = {}
 
+--- A fresh table: `base`'s fields, then `extra`'s over them (either may be nil).
 local function merged(base, extra)
   local out = {}
   for k, v in pairs(base or {}) do out[k] = v end
@@ -45,7 +46,7 @@ Inprocess.__index = Inprocess
 function M.inprocess(sandbox_extra)
   local v = clock.virtual(1000)
   local sb = sandbox.new(merged(M.sandbox_opts(sandbox_extra), { clock = v.now }))
-  return setmetatable({ sb = sb, clock = v, wire = false, label = "in-process, virtual time" }, Inprocess)
+  return setmetatable({ sb = sb, clock = v }, Inprocess)
 end
 
 --- Client config (fixture credentials) on this target, `extra` merged in.
@@ -98,7 +99,7 @@ end
 
 --- A target whose server is not running yet (`:start()`; `M.serve` starts it in setup).
 local function unstarted(opts)
-  return setmetatable({ opts = start_opts(opts), wire = true, label = "nginx + libcurl" }, Nginx)
+  return setmetatable({ opts = start_opts(opts) }, Nginx)
 end
 
 --- Start the server (raises when nginx cannot start).
