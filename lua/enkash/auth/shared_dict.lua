@@ -184,11 +184,18 @@ function Store:lock(margin)
     local id = format("%d:%d:%.3f", ngx.worker.pid(), self.serial, ngx.now())
     local ok, err = self.dict:add(self.key_lock, id, self.lock_ttl)
     if ok then
-      -- someone may have stored a token between our look and the lock
+      -- someone may have stored a token, or failed to fetch one, between our look and the
+      -- lock (unlock records the failure before it frees the lock): refused credentials are
+      -- not tried once more
       local token = self:get(margin)
       if token then
         self.dict:delete(self.key_lock)
         return token
+      end
+      failed = failure(self)
+      if failed then
+        self.dict:delete(self.key_lock)
+        return nil, failed
       end
       self.lock_id = id
       return true
