@@ -390,9 +390,20 @@ local function read_head(x)
   end
 end
 
--- Header names already found well-formed (no space or control byte): a server sends the
--- same few, and a memo spares the pattern. Bounded: a hostile server's names are checked anew.
-local NAME_OK, nnames = {}, 0
+-- Header names as sent -> what read_headers makes of them (trimmed, lower-cased; false when
+-- no name): a server sends the same few, and the memo spares a trim, a lower and a pattern
+-- per line. Bounded: past 64 names, a hostile server's are worked out anew.
+local NAMES, nnames = {}, 0
+
+local function header_name(buf, i, j)
+  local raw = sub(buf, i, j)
+  local name = NAMES[raw]
+  if name ~= nil then return name end
+  name = lower(trim(buf, i, j))
+  if name == "" or find(name, "[%s%c]") then name = false end
+  if nnames < 64 then NAMES[raw], nnames = name, nnames + 1 end
+  return name
+end
 
 local function digit(b)
   return b and b >= 48 and b <= 57 and b - 48 or nil
@@ -402,6 +413,7 @@ end
 -- CRLF, no folded line, no 1xx, within the caps. It reads what read_head would, in one pass
 -- over the buffer, without a string per line. Returns status, headers, minor; or nil, and
 -- read_head reads the same buffer from its first byte (and reports any cap it passes).
+-- Linear: the search for a line's colon is kept when it found one in a later line.
 local function quick_head(x)
   local buf = x.buf
   local stop = find(buf, "\r\n\r\n", 1, true)
@@ -416,35 +428,37 @@ local function quick_head(x)
   local nl = find(buf, "\n", 13, true)
   if byte(buf, nl - 1) ~= 13 then return nil end
   local headers, lines, repeated, max_lines = {}, 0, nil, x.max_head_lines
-  local pos = nl + 1
-  while pos < stop + 2 do
+  local pos, colon, last = nl + 1, 0, stop + 1
+  while pos <= last do
     nl = find(buf, "\n", pos, true)
     local first = byte(buf, pos)
     if byte(buf, nl - 1) ~= 13 or first == 32 or first == 9 then return nil end
     lines = lines + 1
     if lines > max_lines then return nil end
-    local colon = find(buf, ":", pos, true)
-    if colon and colon < nl then
-      local name = lower(trim(buf, pos, colon - 1))
-      local ok = NAME_OK[name]
-      if ok == nil then
-        ok = name ~= "" and not find(name, "[%s%c]")
-        if ok and nnames < 64 then NAME_OK[name], nnames = true, nnames + 1 end
+    if colon < pos then colon = find(buf, ":", pos, true) or #buf + 1 end
+    local name = colon < nl and header_name(buf, pos, colon - 1)
+    if name then
+      -- the value without the spaces and tabs around it; most have one space before
+      local i, j = colon + 1, nl - 2
+      if byte(buf, i) == 32 then i = i + 1 end
+      local bi, bj = byte(buf, i), byte(buf, j)
+      local value
+      if i <= j and bi ~= 32 and bi ~= 9 and bj ~= 32 and bj ~= 9 then
+        value = sub(buf, i, j)
+      else
+        value = trim(buf, i, j)
       end
-      if ok then
-        local value = trim(buf, colon + 1, nl - 2)
-        local had = headers[name]
-        if had == nil then
-          headers[name] = value
-        else -- listed, and joined once at the end: linear however often a name repeats
-          repeated = repeated or {}
-          local l = repeated[name]
-          if not l then
-            l = { had }
-            repeated[name] = l
-          end
-          l[#l + 1] = value
+      local had = headers[name]
+      if had == nil then
+        headers[name] = value
+      else -- listed, and joined once at the end: linear however often a name repeats
+        repeated = repeated or {}
+        local l = repeated[name]
+        if not l then
+          l = { had }
+          repeated[name] = l
         end
+        l[#l + 1] = value
       end
     end
     pos = nl + 1
