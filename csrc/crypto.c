@@ -9,12 +9,16 @@
  * Secret hygiene: the derived key lives on the C stack and is scrubbed on every path; its
  * expanded schedule lives in the cached keyed contexts of the secret (see `keyed`), freed
  * and scrubbed by OpenSSL when the cache moves to another secret or is collected.
- * Plaintext and decoded temporaries live in "scratch" userdata that is scrubbed right
- * after use and, should a Lua error unwind first, by its __gc. Ciphertext and its Base64
- * are not secret and use plain buffers.
+ * Plaintext and decoded temporaries live in "scratch" userdata, or for decryption in the
+ * keyed buffers (a 4 KiB one inside the keyed userdata, a reused heap one up to 1 MiB), all
+ * scrubbed right after use and, should a Lua error unwind first, by their __gc. Ciphertext
+ * and its Base64 are not secret and use plain buffers. Messages go to and from Base64 in
+ * pieces through the C stack, so none is held whole twice; the Base64 is our own
+ * table-driven code (faster than EVP_EncodeBlock/DecodeBlock, and strict on decoding).
  */
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -31,8 +35,10 @@
 #define AES_BLOCK 16
 #define RANDOM_MAX 4096
 #define STACK_BUF 4096 /* bytes of non-secret temporaries kept on the C stack */
-/* EVP calls take int lengths: feed big inputs in chunks that fit (multiple of 3 and 16). */
-#define CHUNK ((size_t)3 * 16 * 1024 * 1024)
+/* Ciphertext goes to and from Base64 in pieces of this many bytes (a multiple of 3 and of
+ * the AES block), on the C stack: a message is never held whole in both forms. */
+#define PIECE 3072
+#define WORK_MAX ((size_t)1 << 20) /* largest output buffer kept between messages */
 
 static const char MSG_B64[] = "invalid base64";
 static const char MSG_LEN[] = "invalid ciphertext length";
@@ -78,15 +84,57 @@ static unsigned char *plain_new(lua_State *L, size_t n) {
 
 static size_t b64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
 
-/* out must hold b64_encoded_len(n) + 1 bytes (EVP_EncodeBlock writes a NUL). */
-static void b64_encode(const unsigned char *in, size_t n, unsigned char *out) {
-  while (n > 0) {
-    size_t take = n < CHUNK ? n : CHUNK; /* CHUNK % 3 == 0: no padding mid-stream */
-    out += EVP_EncodeBlock(out, in, (int)take);
-    in += take;
-    n -= take;
+/* Little-endian with GCC/Clang builtins: Base64 moves through 8-byte words (several groups
+ * per load and store); elsewhere byte by byte, the same result. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define B64_WIDE 1
+#else
+#define B64_WIDE 0
+#endif
+
+/* Two Base64 characters for every 12-bit value: a group of 3 bytes is 2 lookups and 2
+ * two-byte copies (EVP_EncodeBlock spends about four times that). Built by the compiler. */
+#define B64_CHAR(x)                                                                         \
+  ((x) < 26 ? 'A' + (x) : (x) < 52 ? 'a' + (x) - 26 : (x) < 62 ? '0' + (x) - 52 : (x) == 62 ? '+' : '/')
+#define B64P1(i) {B64_CHAR((i) >> 6), B64_CHAR((i) & 63)}
+#define B64P4(i) B64P1(i), B64P1((i) + 1), B64P1((i) + 2), B64P1((i) + 3)
+#define B64P16(i) B64P4(i), B64P4((i) + 4), B64P4((i) + 8), B64P4((i) + 12)
+#define B64P64(i) B64P16(i), B64P16((i) + 16), B64P16((i) + 32), B64P16((i) + 48)
+#define B64P256(i) B64P64(i), B64P64((i) + 64), B64P64((i) + 128), B64P64((i) + 192)
+#define B64P1024(i) B64P256(i), B64P256((i) + 256), B64P256((i) + 512), B64P256((i) + 768)
+static const char B64_PAIR[4096][2] = {B64P1024(0), B64P1024(1024), B64P1024(2048), B64P1024(3072)};
+
+/* Standard padded Base64 of in[0..n) into out (b64_encoded_len(n) bytes, no NUL); returns
+ * that length. n need not be a multiple of 3: only the end is padded. */
+static size_t b64_encode(const unsigned char *in, size_t n, unsigned char *out) {
+  size_t i = 0, o = 0;
+#if B64_WIDE
+  for (; i + 6 <= n; i += 6, o += 8) { /* two groups, one 8-byte store */
+    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+    uint32_t w = (uint32_t)in[i + 3] << 16 | (uint32_t)in[i + 4] << 8 | in[i + 5];
+    uint16_t p0, p1, p2, p3;
+    uint64_t x;
+    memcpy(&p0, B64_PAIR[v >> 12], 2);
+    memcpy(&p1, B64_PAIR[v & 0xfff], 2);
+    memcpy(&p2, B64_PAIR[w >> 12], 2);
+    memcpy(&p3, B64_PAIR[w & 0xfff], 2);
+    x = (uint64_t)p0 | (uint64_t)p1 << 16 | (uint64_t)p2 << 32 | (uint64_t)p3 << 48;
+    memcpy(out + o, &x, 8);
   }
-  *out = '\0';
+#endif
+  for (; i + 3 <= n; i += 3, o += 4) {
+    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+    memcpy(out + o, B64_PAIR[v >> 12], 2);
+    memcpy(out + o + 2, B64_PAIR[v & 0xfff], 2);
+  }
+  if (i < n) {
+    uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+    memcpy(out + o, B64_PAIR[v >> 12], 2);
+    out[o + 2] = i + 1 < n ? (unsigned char)B64_PAIR[v & 0xfff][0] : '=';
+    out[o + 3] = '=';
+    o += 4;
+  }
+  return o;
 }
 
 /* Standard alphabet -> 6-bit value; X (0xFF) for every other byte, '=' included. */
@@ -132,31 +180,64 @@ static const uint32_t B64_Q1[256] = {B64R256(12)};
 static const uint32_t B64_Q2[256] = {B64R256(6)};
 static const uint32_t B64_Q3[256] = {B64R256(0)};
 
-/* Strict decoder (EVP_DecodeBlock would accept whitespace and keep padding bytes): only
+/* Strict decoding (EVP_DecodeBlock would accept whitespace and keep padding bytes): only
  * the standard alphabet, length % 4 == 0, '=' only as the last one or two characters.
- * Table-driven, one validity test per quad. out must hold n / 4 * 3 bytes. Returns 0 on
- * invalid input. */
+ * Table-driven, one validity test per quad. In pieces, so a decryption can go chunk by
+ * chunk: the quads without padding, then the last quad when it has some. */
+
+/* How many '=' end s[0..n) (n % 4 == 0): 0, 1 or 2. */
+static size_t b64_pad(const unsigned char *u, size_t n) {
+  if (n == 0 || u[n - 1] != '=') return 0;
+  return u[n - 2] == '=' ? 2 : 1;
+}
+
+/* nq quads with no padding -> nq * 3 bytes; 0 on a character outside the alphabet. */
+static int b64_quads(const unsigned char *u, size_t nq, unsigned char *out) {
+  size_t i = 0;
+#if B64_WIDE
+  for (; i + 4 <= nq; i += 4, u += 16, out += 12) { /* four quads, one test, two stores */
+    uint32_t a = B64_Q0[u[0]] | B64_Q1[u[1]] | B64_Q2[u[2]] | B64_Q3[u[3]];
+    uint32_t b = B64_Q0[u[4]] | B64_Q1[u[5]] | B64_Q2[u[6]] | B64_Q3[u[7]];
+    uint32_t c = B64_Q0[u[8]] | B64_Q1[u[9]] | B64_Q2[u[10]] | B64_Q3[u[11]];
+    uint32_t d = B64_Q0[u[12]] | B64_Q1[u[13]] | B64_Q2[u[14]] | B64_Q3[u[15]];
+    uint64_t x;
+    uint32_t y;
+    if ((a | b | c | d) & B64_BAD) return 0;
+    x = __builtin_bswap64((uint64_t)a << 40 | (uint64_t)b << 16 | c >> 8); /* bytes of a, b, c's top two */
+    y = __builtin_bswap32((c & 0xff) << 24 | d);
+    memcpy(out, &x, 8);
+    memcpy(out + 8, &y, 4);
+  }
+#endif
+  for (; i < nq; i++, u += 4, out += 3) {
+    uint32_t v = B64_Q0[u[0]] | B64_Q1[u[1]] | B64_Q2[u[2]] | B64_Q3[u[3]];
+    if (v & B64_BAD) return 0;
+    out[0] = (unsigned char)(v >> 16);
+    out[1] = (unsigned char)(v >> 8);
+    out[2] = (unsigned char)v;
+  }
+  return 1;
+}
+
+/* The last quad with `pad` '=': 2 (pad 2) or 3 (pad 1) real characters -> 1 or 2 bytes. */
+static int b64_tail(const unsigned char *u, size_t pad, unsigned char *out) {
+  unsigned a = B64_VALUE[u[0]], b = B64_VALUE[u[1]], c = pad == 1 ? B64_VALUE[u[2]] : 0;
+  if ((a | b | c) & 0x80) return 0; /* includes a '=' anywhere but the tail */
+  out[0] = (unsigned char)((a << 2) | (b >> 4));
+  if (pad == 1) out[1] = (unsigned char)(((b & 0x0f) << 4) | (c >> 2));
+  return 1;
+}
+
+/* The whole of s[0..n); out must hold n / 4 * 3 bytes. 0 on invalid input. */
 static int b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen) {
   const unsigned char *u = (const unsigned char *)s;
-  size_t i, o = 0, pad = 0, full;
+  size_t pad, full;
   if (n % 4 != 0) return 0;
-  if (n > 0 && u[n - 1] == '=') pad = (u[n - 2] == '=') ? 2 : 1;
-  full = pad ? n - 4 : n; /* the quads without padding */
-  for (i = 0; i < full; i += 4) {
-    uint32_t v = B64_Q0[u[i]] | B64_Q1[u[i + 1]] | B64_Q2[u[i + 2]] | B64_Q3[u[i + 3]];
-    if (v & B64_BAD) return 0;
-    out[o] = (unsigned char)(v >> 16);
-    out[o + 1] = (unsigned char)(v >> 8);
-    out[o + 2] = (unsigned char)v;
-    o += 3;
-  }
-  if (pad) { /* the last quad: 2 (pad 2) or 3 (pad 1) real characters */
-    unsigned a = B64_VALUE[u[i]], b = B64_VALUE[u[i + 1]], c = pad == 1 ? B64_VALUE[u[i + 2]] : 0;
-    if ((a | b | c) & 0x80) return 0; /* includes a '=' anywhere but the tail */
-    out[o++] = (unsigned char)((a << 2) | (b >> 4));
-    if (pad == 1) out[o++] = (unsigned char)(((b & 0x0f) << 4) | (c >> 2));
-  }
-  *outlen = o;
+  pad = b64_pad(u, n);
+  full = (pad ? n - 4 : n) / 4;
+  if (!b64_quads(u, full, out)) return 0;
+  if (pad && !b64_tail(u + full * 4, pad, out + full * 3)) return 0;
+  *outlen = full * 3 + (pad ? 3 - pad : 0);
   return 1;
 }
 
@@ -167,7 +248,7 @@ static void push_b64(lua_State *L, const unsigned char *in, size_t n, int secret
   unsigned char *out;
   if (n > ((size_t)-1 / 4 - 1) * 3) luaL_error(L, "not enough memory");
   outlen = b64_encoded_len(n);
-  out = secret ? scratch_new(L, outlen + 1) : plain_new(L, outlen + 1);
+  out = secret ? scratch_new(L, outlen) : plain_new(L, outlen);
   b64_encode(in, n, out);
   lua_pushlstring(L, (const char *)out, outlen);
   lua_remove(L, -2); /* the scratch */
@@ -237,6 +318,12 @@ static int l_hmac_sha256(lua_State *L) {
  * schedule). The derived key itself lives only on the C stack, scrubbed right after. */
 typedef struct {
   EVP_CIPHER_CTX *enc, *dec;
+  /* The output of a larger message (up to WORK_MAX bytes), reused from one message to the
+   * next so a big one costs no allocation (and no fresh pages) each time: Base64 of an
+   * encryption, plaintext of a decryption, scrubbed right after use; freed and scrubbed
+   * with the contexts. */
+  unsigned char *work;
+  size_t work_cap;
   /* Plaintext of a small decryption: scrubbed right after use and, should a Lua error
    * unwind first, by __gc (as a scratch would be), without an allocation per message. */
   unsigned char plain[STACK_BUF];
@@ -245,10 +332,31 @@ typedef struct {
 static int keyed_gc(lua_State *L) {
   keyed *k = (keyed *)luaL_checkudata(L, 1, KEYED_MT);
   OPENSSL_cleanse(k->plain, sizeof(k->plain));
+  if (k->work) {
+    OPENSSL_cleanse(k->work, k->work_cap);
+    free(k->work);
+  }
+  k->work = NULL, k->work_cap = 0;
   EVP_CIPHER_CTX_free(k->enc); /* NULL-safe */
   EVP_CIPHER_CTX_free(k->dec);
   k->enc = k->dec = NULL;
   return 0;
+}
+
+/* The work buffer with at least n bytes, or NULL (larger than WORK_MAX, or no memory: the
+ * caller then uses a userdata for this message). */
+static unsigned char *work_of(keyed *k, size_t n) {
+  unsigned char *w;
+  if (n <= k->work_cap) return k->work;
+  if (n > WORK_MAX) return NULL;
+  w = (unsigned char *)malloc(n);
+  if (w == NULL) return NULL;
+  if (k->work) {
+    OPENSSL_cleanse(k->work, k->work_cap);
+    free(k->work);
+  }
+  k->work = w, k->work_cap = n;
+  return w;
 }
 
 static int derive_key(const char *secret, size_t n, unsigned char key[AES_KEY_LEN]) {
@@ -280,6 +388,7 @@ static keyed *get_keyed(lua_State *L, int arg) {
   lua_pop(L, 1);
   k = (keyed *)lua_newuserdata(L, sizeof(*k));
   k->enc = k->dec = NULL; /* collectable before anything is allocated */
+  k->work = NULL, k->work_cap = 0;
   luaL_setmetatable(L, KEYED_MT);
   k->enc = EVP_CIPHER_CTX_new();
   k->dec = EVP_CIPHER_CTX_new();
@@ -302,96 +411,129 @@ static keyed *get_keyed(lua_State *L, int arg) {
   return k;
 }
 
-enum { AES_OK = 0, AES_FAILED = 1 };
+enum { AES_OK = 0, AES_FAILED = 1, AES_BAD_B64 = 2 };
 
-/* One message through a keyed context (reset first), PKCS#7 padding. out must hold
- * inlen + AES_BLOCK bytes. On decryption AES_FAILED means the final block's padding did
- * not check out. */
-static int aes_ecb(EVP_CIPHER_CTX *ctx, const unsigned char *in, size_t inlen,
-                   unsigned char *out, size_t *outlen) {
-  size_t o = 0;
+/* Encrypts in[0..n) with the keyed context (reset first, PKCS#7 padding) and writes the
+ * ciphertext's Base64 to out (b64_encoded_len of the padded length): PIECE bytes of
+ * ciphertext at a time through the C stack. */
+static int encrypt_b64(EVP_CIPHER_CTX *ctx, const unsigned char *in, size_t n, unsigned char *out,
+                       size_t *outlen) {
+  unsigned char ct[PIECE + 2 * AES_BLOCK + 3];
+  size_t have = 0, o = 0;
   int len = 0;
   if (!EVP_CipherInit_ex(ctx, NULL, NULL, NULL, NULL, -1)) goto fail;
-  while (inlen > 0) {
-    size_t take = inlen < CHUNK ? inlen : CHUNK;
-    if (!EVP_CipherUpdate(ctx, out + o, &len, in, (int)take)) goto fail;
-    o += (size_t)len;
-    in += take;
-    inlen -= take;
+  while (n > 0) {
+    size_t take = n < PIECE ? n : PIECE, whole;
+    if (!EVP_CipherUpdate(ctx, ct + have, &len, in, (int)take)) goto fail;
+    in += take, n -= take, have += (size_t)len;
+    whole = have / 3 * 3; /* Base64 of whole groups only until the end: no padding midway */
+    o += b64_encode(ct, whole, out + o);
+    memmove(ct, ct + whole, have - whole);
+    have -= whole;
   }
-  if (!EVP_CipherFinal_ex(ctx, out + o, &len)) goto fail;
-  *outlen = o + (size_t)len;
+  if (!EVP_CipherFinal_ex(ctx, ct + have, &len)) goto fail;
+  have += (size_t)len;
+  o += b64_encode(ct, have, out + o);
+  *outlen = o;
   return AES_OK;
 fail:
-  *outlen = o;
   ERR_clear_error(); /* leave no stale errors for libcurl's OpenSSL backend */
   return AES_FAILED;
 }
 
+/* Decodes the Base64 b64[0..n) (n % 4 == 0) and decrypts it with the keyed context (reset
+ * first) into out (n / 4 * 3 + AES_BLOCK bytes), PIECE bytes at a time through the C
+ * stack. AES_BAD_B64: a character outside Base64 (the whole text is read before padding is
+ * judged, so that error comes first, as it would reading the text whole); AES_FAILED: the
+ * padding did not check out. */
+static int decrypt_b64(EVP_CIPHER_CTX *ctx, const unsigned char *b64, size_t n, unsigned char *out,
+                       size_t *outlen) {
+  unsigned char ct[PIECE];
+  size_t pad = b64_pad(b64, n), quads = (pad ? n - 4 : n) / 4, o = 0;
+  int len = 0;
+  if (!EVP_CipherInit_ex(ctx, NULL, NULL, NULL, NULL, -1)) goto fail;
+  while (quads > 0) {
+    size_t q = quads < PIECE / 3 ? quads : PIECE / 3;
+    if (!b64_quads(b64, q, ct)) goto bad_b64;
+    if (!EVP_CipherUpdate(ctx, out + o, &len, ct, (int)(q * 3))) goto fail;
+    o += (size_t)len, b64 += q * 4, quads -= q;
+  }
+  if (pad) {
+    if (!b64_tail(b64, pad, ct)) goto bad_b64;
+    if (!EVP_CipherUpdate(ctx, out + o, &len, ct, (int)(3 - pad))) goto fail;
+    o += (size_t)len;
+  }
+  if (!EVP_CipherFinal_ex(ctx, out + o, &len)) goto fail;
+  *outlen = o + (size_t)len;
+  return AES_OK;
+bad_b64:
+  *outlen = o;
+  ERR_clear_error();
+  return AES_BAD_B64;
+fail:
+  *outlen = o;
+  ERR_clear_error();
+  return AES_FAILED;
+}
+
 static int l_encrypt(lua_State *L) {
-  size_t n, ctlen = 0;
+  size_t n, ctlen, outlen = 0, b64len;
   const char *pt = luaL_checklstring(L, 1, &n);
   unsigned char stack[STACK_BUF];
-  unsigned char *ct;
+  unsigned char *out;
   keyed *k;
   luaL_checklstring(L, 2, NULL); /* a number becomes a string in place */
-  if (n > (size_t)-1 - 2 * AES_BLOCK) return luaL_error(L, "not enough memory");
+  if (n > ((size_t)-1 / 4 - AES_BLOCK) / 4 * 3) return luaL_error(L, "not enough memory");
   k = get_keyed(L, 2);
-  /* Ciphertext then its Base64: on the C stack when both fit (no allocation), else on the
-   * Lua heap. Neither is secret. */
-  if (n + AES_BLOCK + b64_encoded_len(n + AES_BLOCK) + 1 <= sizeof(stack)) {
-    unsigned char *b64 = stack + n + AES_BLOCK;
-    size_t outlen;
-    if (aes_ecb(k->enc, (const unsigned char *)pt, n, stack, &ctlen) != AES_OK)
-      return luaL_error(L, "encryption failed");
-    outlen = b64_encoded_len(ctlen);
-    b64_encode(stack, ctlen, b64);
-    lua_pushlstring(L, (const char *)b64, outlen);
-    return 1;
-  }
-  ct = plain_new(L, n + AES_BLOCK);
-  if (aes_ecb(k->enc, (const unsigned char *)pt, n, ct, &ctlen) != AES_OK)
+  ctlen = (n / AES_BLOCK + 1) * AES_BLOCK; /* PKCS#7 adds 1 to 16 bytes */
+  b64len = b64_encoded_len(ctlen);
+  /* The Base64 (not secret): on the C stack, in the reused work buffer, or for a message
+   * past WORK_MAX on the Lua heap. */
+  out = b64len <= sizeof(stack) ? stack : work_of(k, b64len);
+  if (out == NULL) out = plain_new(L, b64len);
+  if (encrypt_b64(k->enc, (const unsigned char *)pt, n, out, &outlen) != AES_OK || outlen != b64len)
     return luaL_error(L, "encryption failed");
-  push_b64(L, ct, ctlen, 0);
+  lua_pushlstring(L, (const char *)out, outlen);
   return 1;
 }
 
+/* Is s[0..n) Base64 throughout (for the error a bad length gives)? */
+static int b64_valid(const unsigned char *s, size_t n) {
+  unsigned char tmp[PIECE];
+  size_t pad = b64_pad(s, n), quads = (pad ? n - 4 : n) / 4;
+  while (quads > 0) {
+    size_t q = quads < PIECE / 3 ? quads : PIECE / 3;
+    if (!b64_quads(s, q, tmp)) return 0;
+    s += q * 4, quads -= q;
+  }
+  return !pad || b64_tail(s, pad, tmp);
+}
+
 static int l_decrypt(lua_State *L) {
-  size_t n, ctlen = 0, ptlen = 0;
-  const char *b64 = luaL_checklstring(L, 1, &n);
-  unsigned char stack[STACK_BUF];
-  unsigned char *ct, *pt;
+  size_t n, ctlen, ptlen = 0;
+  const unsigned char *b64 = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  unsigned char *pt;
   keyed *k;
-  int rc;
+  int rc, scratch = 0;
   luaL_checklstring(L, 2, NULL); /* a number becomes a string in place */
   k = get_keyed(L, 2);
-  ct = n / 4 * 3 <= sizeof(stack) ? stack : plain_new(L, n / 4 * 3); /* not secret */
-  if (!b64_decode(b64, n, ct, &ctlen)) {
-    lua_pushnil(L);
-    lua_pushstring(L, MSG_B64);
-    return 2;
-  }
-  if (ctlen == 0 || ctlen % AES_BLOCK != 0) {
-    lua_pushnil(L);
-    lua_pushstring(L, MSG_LEN);
-    return 2;
-  }
+  if (n % 4 != 0) return enkash_push_fail(L, MSG_B64, NULL);
+  ctlen = n / 4 * 3 - b64_pad(b64, n);
+  if (ctlen == 0 || ctlen % AES_BLOCK != 0)
+    return enkash_push_fail(L, b64_valid(b64, n) ? MSG_LEN : MSG_B64, NULL);
+  /* The plaintext (secret): in the keyed buffers, or for a message past WORK_MAX in a
+   * scratch; scrubbed right after it became a string, or after a failure. */
   if (ctlen + AES_BLOCK <= sizeof(k->plain)) {
     pt = k->plain;
-    rc = aes_ecb(k->dec, ct, ctlen, pt, &ptlen);
-    if (rc == AES_OK) lua_pushlstring(L, (const char *)pt, ptlen);
-    OPENSSL_cleanse(pt, ctlen + AES_BLOCK); /* also what a bad padding left */
-  } else {
+  } else if ((pt = work_of(k, ctlen + AES_BLOCK)) == NULL) {
     pt = scratch_new(L, ctlen + AES_BLOCK);
-    rc = aes_ecb(k->dec, ct, ctlen, pt, &ptlen);
-    if (rc == AES_OK) lua_pushlstring(L, (const char *)pt, ptlen);
-    scratch_wipe(L, rc == AES_OK ? -2 : -1);
+    scratch = 1;
   }
-  if (rc != AES_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, MSG_PAD);
-    return 2;
-  }
+  rc = decrypt_b64(k->dec, b64, n, pt, &ptlen);
+  if (rc == AES_OK) lua_pushlstring(L, (const char *)pt, ptlen);
+  if (scratch) scratch_wipe(L, rc == AES_OK ? -2 : -1);
+  else OPENSSL_cleanse(pt, ctlen + AES_BLOCK); /* also what a failure left */
+  if (rc != AES_OK) return enkash_push_fail(L, rc == AES_BAD_B64 ? MSG_B64 : MSG_PAD, NULL);
   return 1;
 }
 
