@@ -4,9 +4,11 @@
  * One libcurl easy handle per client, reused for every request (keep-alive: sequential
  * calls to the same host share one TCP/TLS connection). The handle-wide options (TLS,
  * proxy, callbacks, guards) are set once after a curl_easy_reset(); the per-request ones
- * (URL, timeouts, headers, method and body) are all set on every request, so nothing from
- * one request (a body, a header, a method) can leak into the next. What this shares with core.multi
- * (options, validation, callbacks, buffers, error kinds, results) is in http_common.c.
+ * are set for every request, so nothing from one request (a body, a header, a method) can
+ * leak into the next: headers and body always, URL, timeouts and the method whenever they
+ * differ from what is in effect (enkash_set_cache: a pipeline repeats them, and libcurl
+ * copies a URL each time it is set). What this shares with core.multi (options,
+ * validation, callbacks, buffers, error kinds, results) is in http_common.c.
  *
  * No Lua API is called from libcurl callbacks (a Lua error there would longjmp across
  * libcurl). The callbacks fill C buffers owned by the handle; Lua values are built after
@@ -26,6 +28,7 @@ static const char CLOSED_MSG[] = "attempt to use a closed enkash http handle";
 typedef struct {
   CURL *curl; /* NULL once closed */
   int configured; /* the handle-wide options are set (enkash_xfer_setup_static) */
+  enkash_set_cache set; /* the per-request options in effect since then */
   enkash_http_opts opts;
   lua_Integer requests, connects;
   enkash_xfer x; /* per-request state */
@@ -34,6 +37,8 @@ typedef struct {
 static void handle_close(http_handle *h) {
   if (h->curl != NULL) curl_easy_cleanup(h->curl); /* closes its cached connections */
   h->curl = NULL;
+  h->configured = 0;
+  enkash_set_cache_free(&h->set);
   enkash_xfer_reset(&h->x);
   enkash_http_opts_free(&h->opts);
 }
@@ -96,10 +101,17 @@ static int l_request(lua_State *L) {
     enkash_xfer_free_request(&h->x);
     return fail(L, h, NULL, CURLE_OK);
   }
-  /* The handle-wide options once; URL, timeouts, headers and method on every request. */
-  rc = h->configured ? CURLE_OK : enkash_xfer_setup_static(h->curl, &h->opts, &h->x);
+  /* The handle-wide options once; URL, timeouts and method when they changed; headers and
+   * body on every request. */
+  if (!h->configured) {
+    rc = enkash_xfer_setup_static(h->curl, &h->opts, &h->x);
+    enkash_set_cache_forget(&h->set); /* after the reset: nothing of it is in effect */
+  } else {
+    rc = CURLE_OK;
+  }
   h->configured = rc == CURLE_OK;
-  if (rc == CURLE_OK) rc = enkash_xfer_setup_request(h->curl, &h->opts, &h->x, &r, r.body);
+  if (rc == CURLE_OK)
+    rc = enkash_xfer_setup_request(h->curl, &h->opts, &h->x, &r, r.body, &h->set);
   if (rc != CURLE_OK) h->configured = 0; /* start from a reset next time */
   if (rc == CURLE_OK) {
     h->requests++;

@@ -150,15 +150,19 @@ void enkash_curl_global_init(lua_State *L) {
 
 /* ---- validating a request ---- */
 
-/* RFC 9110 token characters: method and header names. */
+/* RFC 9110 token characters (method and header names): ALPHA, DIGIT and !#$%&'*+-.^_`|~,
+ * one bit per byte value. A table rather than comparisons and strchr: every request checks
+ * every header name. */
+static const unsigned int TCHAR[8] = {
+  0x00000000u, 0x03ff6cfau, 0xc7fffffeu, 0x57ffffffu, 0, 0, 0, 0,
+};
+
 static int is_token(const char *s, size_t n) {
   size_t i;
   if (n == 0) return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL)))
-      return 0;
+    if (!((TCHAR[c >> 5] >> (c & 31)) & 1u)) return 0;
   }
   return 1;
 }
@@ -166,8 +170,10 @@ static int is_token(const char *s, size_t n) {
 /* Header values may not smuggle in another header line. */
 static int is_header_value(const char *s, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++)
-    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0')) return 0; /* one test per byte */
+  }
   return 1;
 }
 
@@ -371,9 +377,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     x->refused = ENKASH_HEAD_LINES;
     return 0;
   }
-  if (!enkash_buf_append(&x->head, p, keep) || !enkash_buf_append(&x->head, "\n", 1)) {
-    x->no_memory = 1;
-    return 0;
+  {
+    char *at = enkash_buf_extend(&x->head, keep + 1);
+    if (at == NULL) {
+      x->no_memory = 1;
+      return 0;
+    }
+    memcpy(at, p, keep);
+    at[keep] = '\n';
   }
   return len;
 }
@@ -441,46 +452,114 @@ CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfe
   return rc;
 }
 
+/* How the method was set (enkash_set_cache.mode). Only the two a pipeline repeats are worth
+ * remembering: any other request sets the method from a clean slate every time. */
+enum { MODE_UNKNOWN, MODE_POST_BODY, MODE_GET, MODE_OTHER };
+
+void enkash_set_cache_forget(enkash_set_cache *sc) {
+  enkash_buf_recycle(&sc->url, RECYCLE_MAX);
+  curl_url_cleanup(sc->uh); /* NULL is fine */
+  sc->uh = NULL;
+  sc->timeout_ms = sc->connect_ms = 0;
+  sc->mode = MODE_UNKNOWN;
+}
+
+void enkash_set_cache_free(enkash_set_cache *sc) {
+  enkash_set_cache_forget(sc);
+  enkash_buf_free(&sc->url);
+}
+
+/* How libcurl parses a URL given as a string (url.c, parseurlandfillconn, without the flags
+ * of options this core never sets: CURLOPT_DISALLOW_USERNAME_IN_URL, CURLOPT_PATH_AS_IS). */
+#define URL_FLAGS (CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
+
+/* Sets the URL unless sc says it is in effect: parsed once into sc->uh when it parses (the
+ * string option cleared, so libcurl writes the effective URL from the parsed one), else as
+ * the string. */
+static CURLcode set_url(CURL *c, const char *url, enkash_set_cache *sc) {
+  size_t n;
+  CURLU *u;
+  CURLcode rc;
+  if (sc == NULL) return curl_easy_setopt(c, CURLOPT_URL, url);
+  n = strlen(url) + 1;
+  if (sc->url.len == n && memcmp(sc->url.data, url, n) == 0) return CURLE_OK;
+  enkash_buf_recycle(&sc->url, RECYCLE_MAX); /* unknown until it is set */
+  u = curl_url();
+  if (u != NULL && curl_url_set(u, CURLUPART_URL, url, URL_FLAGS) == CURLUE_OK) {
+    rc = curl_easy_setopt(c, CURLOPT_URL, (char *)NULL);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_CURLU, u);
+  } else {
+    curl_url_cleanup(u);
+    u = NULL;
+    rc = curl_easy_setopt(c, CURLOPT_URL, url); /* libcurl parses it, and fails on it */
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_CURLU, (CURLU *)NULL);
+  }
+  if (rc != CURLE_OK) {
+    /* The handle may still point at sc->uh: it stays until the reset that follows a failed
+     * setup (enkash_set_cache_forget). */
+    curl_url_cleanup(u);
+    return rc;
+  }
+  curl_url_cleanup(sc->uh); /* the handle points at u (or no parsed URL) now */
+  sc->uh = u;
+  if (!enkash_buf_append(&sc->url, url, n)) sc->url.len = 0; /* unknown: set again next time */
+  return CURLE_OK;
+}
+
 CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
-                                   const enkash_req *r, const char *body) {
+                                   const enkash_req *r, const char *body, enkash_set_cache *sc) {
   const char *method = r->method;
   size_t mlen = r->mlen;
+  int is_post = mlen == 4 && memcmp(method, "POST", 4) == 0;
+  int mode = body != NULL && is_post ? MODE_POST_BODY
+             : body == NULL && mlen == 3 && memcmp(method, "GET", 3) == 0 ? MODE_GET
+                                                                          : MODE_OTHER;
+  int same_mode = sc != NULL && sc->mode == mode && mode != MODE_OTHER;
   CURLcode rc = CURLE_OK;
   x->max_response = o->max_response;
   x->max_header_bytes = o->max_header_bytes;
   x->max_header_lines = o->max_header_lines;
   x->errbuf[0] = '\0';
-  SET(CURLOPT_URL, r->url);
-  SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
+  if (sc != NULL) sc->mode = MODE_UNKNOWN; /* until every option below is set */
+  rc = set_url(c, r->url, sc);
+  if (sc == NULL || sc->timeout_ms != r->timeout_ms) SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
+  if (sc == NULL || sc->connect_ms != r->connect_ms) SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
+  if (sc != NULL && rc == CURLE_OK) {
+    sc->timeout_ms = r->timeout_ms;
+    sc->connect_ms = r->connect_ms;
+  }
   SET(CURLOPT_HTTPHEADER, x->req_headers);
-  /* The method from a clean slate: nothing of the previous request's method carries over. */
-  SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
-  SET(CURLOPT_NOBODY, 0L);
+  /* The method from a clean slate: nothing of the previous request's method carries over
+   * (unless it was set the same way, and still is). */
+  if (!same_mode) {
+    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    SET(CURLOPT_NOBODY, 0L);
+  }
   if (body != NULL) {
     /* Size first, then the pointer: binary safe, no strlen(). The caller keeps the bytes
      * alive until the transfer ends. */
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->blen);
     SET(CURLOPT_POSTFIELDS, body);
-    if (!(mlen == 4 && memcmp(method, "POST", 4) == 0)) SET(CURLOPT_CUSTOMREQUEST, method);
-  } else if (mlen == 3 && memcmp(method, "GET", 3) == 0) {
-    SET(CURLOPT_HTTPGET, 1L);
+    if (!is_post) SET(CURLOPT_CUSTOMREQUEST, method);
+  } else if (mode == MODE_GET) {
+    if (!same_mode) SET(CURLOPT_HTTPGET, 1L);
   } else if (mlen == 4 && memcmp(method, "HEAD", 4) == 0) {
     SET(CURLOPT_NOBODY, 1L);
-  } else if (mlen == 4 && memcmp(method, "POST", 4) == 0) {
+  } else if (is_post) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0); /* sends Content-Length: 0 */
     SET(CURLOPT_POSTFIELDS, "");
   } else {
     SET(CURLOPT_HTTPGET, 1L); /* a bodiless request, as after a reset */
     SET(CURLOPT_CUSTOMREQUEST, method);
   }
+  if (sc != NULL && rc == CURLE_OK) sc->mode = mode;
   return rc;
 }
 
 CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
                            const enkash_req *r, const char *body) {
   CURLcode rc = enkash_xfer_setup_static(c, o, x);
-  if (rc == CURLE_OK) rc = enkash_xfer_setup_request(c, o, x, r, body);
+  if (rc == CURLE_OK) rc = enkash_xfer_setup_request(c, o, x, r, body, NULL);
   return rc;
 }
 

@@ -115,6 +115,30 @@ void enkash_xfer_headers(lua_State *L, enkash_xfer *x, int t, int arg);
  * when they are too large. */
 int enkash_xfer_check_request(enkash_xfer *x, const enkash_http_opts *o, const enkash_req *r);
 
+/* What enkash_xfer_setup_request last set on one easy handle, for a handle that carries
+ * request after request (core.http's): the URL, the timeouts and how the method was set are
+ * given to libcurl again only when they differ, and are otherwise still in effect, since
+ * libcurl changes no option by itself. Valid only since the handle's last curl_easy_reset:
+ * whoever calls enkash_xfer_setup_static on the handle calls enkash_set_cache_forget too.
+ *
+ * The URL is handed over parsed (CURLOPT_CURLU), parsed once for as long as it stays the same:
+ * given as a string, libcurl parses it and writes it back out on every transfer, a sixth of
+ * the instructions of a request. The parse is libcurl's own with the flags libcurl uses for a
+ * string URL, so the request, the effective URL and every failure stay the same; a URL that
+ * does not parse is given as a string, and fails in libcurl exactly as before. */
+typedef struct {
+  enkash_buf url; /* the URL set, NUL included; empty: none */
+  CURLU *uh;      /* its parsed form when it was set so; the handle points at it */
+  long timeout_ms, connect_ms;
+  int mode; /* how the method was set (http_common.c); 0: nothing known */
+} enkash_set_cache;
+
+/* Forgets what was set (scrubs the URL, keeps its block, frees the parsed form: only after
+ * curl_easy_reset or curl_easy_cleanup of the handle may it use the cache again, or the
+ * handle would point at freed memory); _free also frees the block. */
+void enkash_set_cache_forget(enkash_set_cache *sc);
+void enkash_set_cache_free(enkash_set_cache *sc);
+
 /* curl_easy_reset(c), then every option of the exchange: handle options o, request r,
  * callbacks into x. body is the body to send (r->body, or a copy that outlives the call),
  * kept by pointer: it must stay valid until the transfer ends. */
@@ -123,10 +147,12 @@ CURLcode enkash_xfer_setup(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
 /* The two halves of enkash_xfer_setup. _static: curl_easy_reset(c) and the options that
  * depend only on the handle options and x (TLS, proxy, callbacks, guards): the same for
  * every request of a handle. _request: URL, timeouts, headers and the method with its body,
- * every one of them set on each call, so nothing of a previous request carries over. */
+ * so that nothing of a previous request carries over: with sc NULL every one of them is set;
+ * with a cache, those equal to what sc says is in effect are not set again (the headers and
+ * the body, which live in buffers of this request, always are). sc is updated. */
 CURLcode enkash_xfer_setup_static(CURL *c, const enkash_http_opts *o, enkash_xfer *x);
 CURLcode enkash_xfer_setup_request(CURL *c, const enkash_http_opts *o, enkash_xfer *x,
-                                   const enkash_req *r, const char *body);
+                                   const enkash_req *r, const char *body, enkash_set_cache *sc);
 
 /* Pushes {status, headers, body}: headers lower-cased, repeated ones joined with ", ".
  * Linear in the size of the headers (each value is copied once). */

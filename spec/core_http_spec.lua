@@ -1,4 +1,5 @@
 -- enkash.core http: the libcurl handle against a real nginx on 127.0.0.1 (plain and TLS).
+local cjson = require "cjson"
 local core = require "enkash.core"
 local nginx = require "enkash.sandbox.nginx"
 
@@ -52,7 +53,82 @@ local SERVER_CONF = [[
   location = /reset_hits {
     content_by_lua_block { ngx.print(package.loaded.reset_hits or 0) }
   }
+  location = /nap {
+    content_by_lua_block { ngx.sleep(tonumber(ngx.var.arg_s)) ngx.print("up") }
+  }
+  location = /headers {
+    content_by_lua_block {
+      ngx.print(require("cjson").encode(ngx.req.get_headers(1000, true)))
+    }
+  }
+  location = /raw {
+    content_by_lua_block {
+      -- the request body is the header lines of the answer, sent raw
+      ngx.req.read_body()
+      local lines = ngx.req.get_body_data() or ""
+      local sock = ngx.req.socket(true)
+      sock:send("HTTP/1.1 200 OK\r\n" .. lines .. "Content-Length: 2\r\nConnection: close\r\n\r\nok")
+      ngx.exit(444)
+    }
+  }
 ]]
+
+-- The headers table of an answer whose header lines are `lines`, as core.http documents it
+-- (written apart from the C core's two readings, which must both give it): names lower-cased
+-- and trimmed, values trimmed of spaces and tabs, a repeated name's values joined with ", ",
+-- a folded line (leading space or tab) joined to the last named line with " " (dropped when
+-- empty or first), lines without a colon or a name dropped.
+local function reference_headers(lines)
+  local t, last = {}, nil
+  for _, line in ipairs(lines) do
+    if line:match("^[ \t]") then
+      local v = line:match("^[ \t]*(.-)[ \t]*$")
+      if last and v ~= "" then t[last] = t[last] .. " " .. v end
+    else
+      local name, v = line:match("^(.-)[ \t]*:[ \t]*(.-)[ \t]*$")
+      if name and name ~= "" then
+        name = name:lower()
+        t[name] = t[name] and (t[name] .. ", " .. v) or v
+        last = name
+      end
+    end
+  end
+  return t
+end
+
+-- Header blocks around the point where the simple reading hands over to the grouped one
+-- (16 named lines, a name twice, a folded line), and random mixtures of every shape.
+local function header_cases()
+  local cases = {}
+  local function names(n)
+    local l = {}
+    for i = 1, n do l[i] = ("X-N%d: v%d"):format(i, i) end
+    return l
+  end
+  for n = 0, 20 do cases[#cases + 1] = names(n) end
+  for n = 13, 16 do
+    local l = names(n)
+    l[#l + 1] = "x-n1: again" -- the repeat comes last
+    cases[#cases + 1] = l
+    l = names(n)
+    table.insert(l, 2, " folded in") -- a fold after the first line
+    cases[#cases + 1] = l
+  end
+  -- (libcurl itself refuses a line without a colon, and a fold before any named line)
+  cases[#cases + 1] = { "X-A:", "X-B:   ", "X-C: \t c \t", "X-D  : d", ": no name" }
+  cases[#cases + 1] = { "X-A: 1", "X-B: 2", "x-a: 3", " \t ", "\tfour", "X-B: 5" }
+  local shapes = { "X-%s: v", "x-%s: v", "X-%s:", "X-%s :  v  ", "X-%s: a, b", " fold", "\tfold " }
+  math.randomseed(20240612)
+  for _ = 1, 120 do
+    local l = {}
+    for i = 1, math.random(0, 24) do
+      local shape = shapes[math.random(i == 1 and 4 or #shapes)] -- a named line first
+      l[i] = shape:format(string.char(64 + math.random(1, 12)))
+    end
+    cases[#cases + 1] = l
+  end
+  return cases
+end
 
 local function closed_port()
   -- Port 1 (tcpmux) is privileged and not served on a test box: connection refused.
@@ -254,6 +330,108 @@ describe("enkash.core http", function()
     assert.is_nil(res)
     assert.equal("connect", kind)
     assert.is_nil(msg:find("SECRET", 1, true))
+    h:close()
+  end)
+
+  it("sends each request as given on a reused handle, as a fresh handle would", function()
+    local headers = { ["X-Custom"] = "one" }
+    local base = srv.url .. "/echo"
+    local reqs = {
+      { method = "POST", url = base, body = "a", headers = headers },
+      { method = "POST", url = base, body = "bb", headers = headers },
+      { method = "GET", url = base },
+      { method = "GET", url = base .. "?q=1&r=%20" },
+      { method = "POST", url = base, body = "ccc" },
+      { method = "HEAD", url = srv.url .. "/hello" },
+      { method = "POST", url = base, body = "dddd", timeout = 7 },
+      { method = "PUT", url = base, body = "e", connect_timeout = 3 },
+      { method = "POST", url = base, body = "ff" },
+      { method = "DELETE", url = base },
+      { method = "GET", url = base, headers = headers },
+      { method = "POST", url = base },
+      { method = "OPTIONS", url = base },
+      { url = srv.url .. "/hello" },
+      { method = "POST", url = base, body = "", headers = { Expect = "100-continue" } },
+    }
+    local function seen(res)
+      local hd = res.headers
+      return { res.status, res.body, hd["x-method"], hd["x-body-length"], hd["x-custom"],
+        hd["x-content-length"], hd["x-expect"], hd["x-agent"] }
+    end
+    local h = core.http()
+    for round = 1, 3 do -- the same requests in three orders, each against a fresh handle's answer
+      for i = 1, #reqs do
+        local req = reqs[round == 2 and #reqs + 1 - i or round == 3 and (i * 7) % #reqs + 1 or i]
+        headers["X-Custom"] = "v" .. i -- the same table, changed: sent as it is now
+        local fresh = core.http()
+        local want = seen(assert(fresh:request(req)))
+        fresh:close()
+        assert.same(want, seen(assert(h:request(req))), req.method or "GET")
+      end
+    end
+    assert.equal(1, h:stats().connects)
+    -- a URL that does not parse fails as on a fresh handle, and the handle goes on
+    for _, bad in ipairs({ "http://[::1", "http://a b/", "ftp://127.0.0.1/x", "http://127.0.0.1:99999/" }) do
+      local r1, m1, k1 = h:request { url = bad }
+      local r2, m2, k2 = core.http():request { url = bad }
+      assert.is_nil(r1)
+      assert.is_nil(r2)
+      assert.same({ m2, k2 }, { m1, k1 }, bad)
+      assert.equal("hello", assert(h:request { url = srv.url .. "/hello" }).body)
+    end
+    h:close()
+  end)
+
+  it("applies each request's timeouts on a reused handle", function()
+    local h = core.http { timeout = 30 }
+    for _ = 1, 2 do
+      local t0 = core.monotime()
+      local res, _, kind = h:request { url = srv.url .. "/nap?s=1", timeout = 0.2 }
+      assert.is_nil(res)
+      assert.equal("timeout", kind)
+      assert.is_true(core.monotime() - t0 < 0.9)
+      assert.equal("up", assert(h:request { url = srv.url .. "/nap?s=0.4" }).body) -- the handle's 30 s
+      assert.equal("up", assert(h:request { url = srv.url .. "/nap?s=0.3", timeout = 5 }).body)
+    end
+    h:close()
+  end)
+
+  it("sends request headers as the table holds them, many, empty and numbers too", function()
+    local h = core.http()
+    local headers = { ["X-Empty"] = "", ["X-Number"] = 42, ["X-Token"] = "a-b_c.d~e" }
+    for i = 1, 60 do headers["X-Many-" .. i] = ("%03d"):format(i) .. ("v"):rep(150) end -- 10 KiB
+    for round = 1, 3 do
+      if round == 2 then headers["X-Many-7"], headers["X-Added"] = nil, "added" end
+      if round == 3 then headers["X-Empty"] = "full" end
+      local got = cjson.decode(assert(h:request { url = srv.url .. "/headers", headers = headers }).body)
+      for name, value in pairs(headers) do assert.equal(tostring(value), got[name], name) end
+      if round > 1 then assert.is_nil(got["X-Many-7"]) end
+    end
+    -- and the empty Expect after them all, for a body large enough for libcurl to want one
+    local res = assert(h:request { method = "POST", url = srv.url .. "/echo", body = ("x"):rep(1100000),
+      headers = headers })
+    assert.equal("none", res.headers["x-expect"])
+    assert.equal("1100000", res.headers["x-body-length"])
+    h:close()
+  end)
+
+  it("reads every header block as documented, the simple and the repeated alike", function()
+    local h = core.http()
+    local m = core.multi()
+    for i, lines in ipairs(header_cases()) do
+      local block = #lines > 0 and (table.concat(lines, "\r\n") .. "\r\n") or ""
+      local req = { method = "POST", url = srv.url .. "/raw", body = block }
+      local want = reference_headers(lines)
+      want["content-length"] = want["content-length"] and want["content-length"] .. ", 2" or "2"
+      want["connection"] = want["connection"] and want["connection"] .. ", close" or "close"
+      local res = assert(h:request(req))
+      assert.same(want, res.headers, "case " .. i .. ": " .. block)
+      if i % 10 == 0 then -- and through core.multi, which shares the reading
+        m:add(req)
+        assert.same(want, m:wait(10)[1].res.headers, "multi case " .. i)
+      end
+    end
+    m:close()
     h:close()
   end)
 

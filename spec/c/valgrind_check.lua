@@ -204,6 +204,36 @@ do
   raises(function() h:request { url = "http://127.0.0.1:1/" } end, "closed request")
   raises(function() h:stats() end, "closed stats")
   core.http() -- never closed: __gc closes it
+
+  -- one handle, URLs parsed once (CURLU) or given as strings (those that do not parse),
+  -- methods and timeouts set only when they change, header lines in kept buffers (grown
+  -- past one block, then a raise half way through): every path, then __gc with a URL held
+  local many = {}
+  for i = 1, 40 do many["X-Many-" .. i] = string.rep("m", 200) end
+  local u = core.http()
+  local steps = {
+    { url = "http://127.0.0.1:1/a", method = "POST", body = "b1", headers = many },
+    { url = "http://127.0.0.1:1/a", method = "POST", body = "b2", headers = many, timeout = 3 },
+    { url = "http://[::1", method = "GET" },
+    { url = "http://127.0.0.1:1/b?q=1", method = "HEAD", connect_timeout = 2 },
+    { url = "http://a b/", method = "PUT", body = "x" },
+    { url = "http://127.0.0.1:1/b?q=1", method = "GET" },
+    { url = "http://127.0.0.1:1/b?q=1", method = "GET", headers = { ["X-Empty"] = "", N = 1 } },
+    { url = "ftp://127.0.0.1:1/", method = "POST" },
+    { url = "http://127.0.0.1:1/a", method = "DELETE" },
+  }
+  for round = 1, 2 do
+    for i, req in ipairs(steps) do
+      res, msg, kind = u:request(req)
+      check(res == nil and type(msg) == "string" and type(kind) == "string", "url step " .. round .. "." .. i)
+    end
+    raises(function()
+      u:request { url = "http://127.0.0.1:1/c", headers = { ["X-A"] = "ok", ["X-B"] = "a\r\nb" } }
+    end, "bad header after a kept URL")
+  end
+  check(u:stats().requests == 18, "url steps counted")
+  u = nil -- luacheck: ignore 311
+  collectgarbage() -- __gc closes it: the parsed URL is freed after the handle
 end
 
 ---------------------------------------------------------------- multi
@@ -341,6 +371,12 @@ with_nginx(function(url, tls_url, cert, have_lua)
     check(res == nil and kind == "transport" and msg == "more than 200 response header lines", "trailer lines cap")
     res = assert(h:request { url = url .. "/hostile?t=10" })
     check(res.body == "ok" and res.headers["x-t"] == "v, v, v, v, v, v, v, v, v, v", "trailers joined")
+    -- simple heads and grouped ones, in turn on one handle
+    for i = 1, 6 do
+      res = assert(h:request { url = url .. (i % 2 == 0 and "/big" or "/hostile?n=3") })
+      check(res.headers[i % 2 == 0 and "content-length" or "x-r"] == (i % 2 == 0 and "500" or "1, 2, 3"),
+        "simple and grouped heads")
+    end
     local mh = core.multi { max_header_lines = 10 }
     mh:add { url = url .. "/hostile?n=20" }
     local mc = mh:wait(5)[1]
