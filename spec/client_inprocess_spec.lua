@@ -1,7 +1,6 @@
 -- The client against the in-process sandbox: the whole pipeline without a socket, on
 -- virtual time (helpers.targets): token lifetimes, delays and timeouts pass without waiting.
 local enkash = require "enkash"
-local core = require "enkash.core"
 local targets = require "helpers.targets"
 local fx = require "helpers.fixtures"
 
@@ -49,9 +48,7 @@ describe("client (in-process sandbox)", function()
   end)
 
   it("refreshes a token ahead of its expiry", function()
-    -- On the real clock: the client's token store (core.token_store, csrc/token.c) times the
-    -- token's expiry with the C core's monotonic clock, not the injected one.
-    local client, sb = setup({ token_ttl = 1 }, { clock = core.monotime, sleep = core.sleep })
+    local client, sb = setup({ token_ttl = 1 })
     client.device:generate(fx.device)
     assert.equals(1, sb:control("stats").token_requests)
     -- lifetime 1 s -> margin 0.5 s: a call 0.6 s later must use a new token
