@@ -14,6 +14,7 @@ local scheduler = require "enkash.transport.scheduler"
 local errors = require "enkash.errors"
 
 local setmetatable = setmetatable
+local running = coroutine.running
 
 local M = {}
 local T = {}
@@ -47,7 +48,9 @@ end
 -- for a request whose URL and headers are over the header cap (then nothing was sent)
 function T:request(req)
   local res, message, kind
-  if scheduler.can_http(self.http_opts) then
+  -- A batch task is a coroutine: on the main one (nil under LuaJIT) there is no batch to ask.
+  local co, main = running()
+  if co and not main and scheduler.can_http(self.http_opts) then
     res, message, kind = scheduler.http(req)
   else
     res, message, kind = self.handle:request(req)
