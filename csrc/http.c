@@ -6,9 +6,9 @@
  * proxy, callbacks, guards) are set once after a curl_easy_reset(); the per-request ones
  * are set for every request, so nothing from one request (a body, a header, a method) can
  * leak into the next: headers and body always, URL, timeouts and the method whenever they
- * differ from what is in effect (enkash_set_cache: a pipeline repeats them, and libcurl
- * copies a URL each time it is set). What this shares with core.multi (options,
- * validation, callbacks, buffers, error kinds, results) is in http_common.c.
+ * differ from what is in effect (enkash_set_cache: a pipeline repeats them, and the URL
+ * goes parsed, once). What this shares with core.multi (options, validation, callbacks,
+ * buffers, error kinds, results) is in http_common.c.
  *
  * No Lua API is called from libcurl callbacks (a Lua error there would longjmp across
  * libcurl). The callbacks fill C buffers owned by the handle; Lua values are built after

@@ -119,13 +119,13 @@ int enkash_xfer_check_request(enkash_xfer *x, const enkash_http_opts *o, const e
  * request after request (core.http's): the URL, the timeouts and how the method was set are
  * given to libcurl again only when they differ, and are otherwise still in effect, since
  * libcurl changes no option by itself. Valid only since the handle's last curl_easy_reset:
- * whoever calls enkash_xfer_setup_static on the handle calls enkash_set_cache_forget too.
+ * whoever calls enkash_xfer_setup_static on the handle then calls enkash_set_cache_forget.
  *
- * The URL is handed over parsed (CURLOPT_CURLU), parsed once for as long as it stays the same:
- * given as a string, libcurl parses it and writes it back out on every transfer, a sixth of
- * the instructions of a request. The parse is libcurl's own with the flags libcurl uses for a
- * string URL, so the request, the effective URL and every failure stay the same; a URL that
- * does not parse is given as a string, and fails in libcurl exactly as before. */
+ * The URL is handed over parsed (CURLOPT_CURLU), once for as long as it stays the same: given
+ * as a string, libcurl parses it and writes it back out on every transfer (about 14,000
+ * instructions of a pipeline's request, callgrind). The parse is libcurl's own with the flags
+ * libcurl uses for a string URL, so the request, the effective URL and every failure stay the
+ * same; a URL that does not parse is given as a string, and fails in libcurl as before. */
 typedef struct {
   enkash_buf url; /* the URL set, NUL included; empty: none */
   CURLU *uh;      /* its parsed form when it was set so; the handle points at it */
@@ -133,9 +133,9 @@ typedef struct {
   int mode; /* how the method was set (http_common.c); 0: nothing known */
 } enkash_set_cache;
 
-/* Forgets what was set (scrubs the URL, keeps its block, frees the parsed form: only after
- * curl_easy_reset or curl_easy_cleanup of the handle may it use the cache again, or the
- * handle would point at freed memory); _free also frees the block. */
+/* Forgets what was set: scrubs the URL (keeping its block) and frees the parsed form, so
+ * call it only once the handle no longer points at that (after curl_easy_reset or
+ * curl_easy_cleanup). _free also frees the block. */
 void enkash_set_cache_forget(enkash_set_cache *sc);
 void enkash_set_cache_free(enkash_set_cache *sc);
 
