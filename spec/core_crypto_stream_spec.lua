@@ -25,7 +25,7 @@ end
 local function bytes(n, seed)
   local t, x = {}, seed or 7
   for i = 1, math.min(n, 4099) do
-    x = (x * 1103515245 + 12345) % 2147483648
+    x = (x * 48271) % 2147483647
     t[i] = string.char(floor(x / 65536) % 256)
   end
   local s = table.concat(t)

@@ -44,7 +44,7 @@ end
 local function rng(seed)
   local s = seed
   return function(n)
-    s = (s * 1103515245 + 12345) % 2147483648
+    s = (s * 48271) % 2147483647 -- exact in a double: the same sequence in LuaJIT
     return s % n
   end
 end

@@ -184,12 +184,38 @@ local function hold_fields(owner, t, depth, count)
   return count
 end
 
+-- The values hold_fields looks at (strings and numbers under a secret key, in its order),
+-- gathered by one C call (csrc/fast_fields.c) when the core has it: nil for none, the usual
+-- answer, so a call without an OTP costs no Lua walk of its params.
+local secret_fields
+do
+  local ok, core = pcall(require, "enkash.core")
+  secret_fields = ok and type(core) == "table" and core.secret_fields or nil
+end
+
 --- Register the secret fields of a call's parameters (an OTP, an MFA code, a payment token)
 -- for as long as `owner` lives: the options table of that one call.
 -- @tparam table owner
 -- @param params the call's parameters (anything else is ignored)
 function M.hold(owner, params)
-  if type(params) == "table" then hold_fields(owner, params, 1, 0) end
+  if type(params) ~= "table" then return end
+  if secret_fields then
+    local found = secret_fields(params, secret_keys, 4)
+    if found == nil then return end
+    if found then -- hold_fields' registrations, in its order and with its bound
+      local count = 0
+      for i = 1, #found do
+        if count >= M.MAX_SLOTS then return end
+        local v = found[i]
+        if as_secret(v) then
+          count = count + 1
+          M.remember(owner, "field" .. count, v)
+        end
+      end
+      return
+    end
+  end
+  hold_fields(owner, params, 1, 0)
 end
 
 --- How many owners and secret values are registered (for specs: the registry is bounded).

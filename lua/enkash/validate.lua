@@ -445,14 +445,52 @@ local function plain_step(f, strict)
   end
 end
 
+-- The plan of core.fields_fast (csrc/fast_fields.c): the same steps as data it can run in
+-- one C call. A plain string step is {name, flags, default, value, enum, check, nil, digits};
+-- any other step is {name, GENERAL, nil, nil, nil, nil, step} and C calls the Lua step.
+local REQUIRED, DEFAULT, VALUE, ENUM, CHECK, GENERAL, DIGITS = 1, 2, 4, 8, 16, 32, 64
+
+-- Checks of this module that are only "n ASCII digits" (imei: when not strict, without its
+-- Luhn part): C runs those itself. Compared by identity: a check replaced in `M.checks` is
+-- called as it is.
+local digits_only = { [M.checks.mobile] = function() return 10 end,
+  [M.checks.imei] = function(strict) return not enforced("luhn", strict) and 15 or nil end }
+
+local function plan_step(f, strict, step)
+  if f.type ~= "string" or f.required_when ~= nil then
+    return { f.name, GENERAL, nil, nil, nil, nil, step }
+  end
+  local enum = f.enum and enforced(M.enum_rule(f.name), strict) and f.enum or nil
+  local check = f.check and enforced(f.check, strict) and M.checks[f.check] or nil
+  if check == M.checks.nonempty and not enforced("blank", strict) then check = nil end
+  local digits = check and digits_only[check] and digits_only[check](strict)
+  if digits then check = nil end
+  local flags = (f.required and REQUIRED or 0) + (f.default and DEFAULT or 0)
+    + (f.value ~= nil and VALUE or 0) + (enum and ENUM or 0) + (check and CHECK or 0)
+    + (digits and DIGITS or 0)
+  return { f.name, flags, f.default, f.value, enum, check, nil, digits }
+end
+
+local OBJECT = getmetatable(json.object({}))
+
 local function compile(fields, strict)
-  local known, steps = {}, {}
+  local known, steps, plan = {}, {}, {}
   for i, f in ipairs(fields) do
     known[f.name] = f
     local general = f.type == "amount" or f.type == "list" or f.required_when ~= nil
     steps[i] = general and general_step(f) or plain_step(f, strict)
+    plan[i] = plan_step(f, strict, steps[i])
   end
-  return { known = known, steps = steps, n = #steps }
+  plan.known, plan.object = known, OBJECT
+  return { known = known, steps = steps, n = #steps, plan = plan }
+end
+
+-- One C call for a whole fields list when the core has it; it answers nil for anything but
+-- success, and the steps below then run and name the fault.
+local fields_fast
+do
+  local ok, core = pcall(require, "enkash.core")
+  fields_fast = ok and type(core) == "table" and core.fields_fast or nil
 end
 
 -- fields list -> {[strict] = compiled}; weak keys: a list made afresh (a route override's
@@ -478,6 +516,10 @@ check_fields = function(row, fields, params, cfg, prefix, strict)
     return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
   end
   local c = compiled_of(fields, strict)
+  if fields_fast then
+    local out = fields_fast(c.plan, params, cfg, row, strict)
+    if out then return out end
+  end
   local known = c.known
   for name in pairs(params) do
     if not known[name] then return nil, unknown_field(row, fields, params, known, prefix) end
