@@ -298,6 +298,27 @@ describe("enkash.transport.ngx_http's request head from cached parts", function(
     end
   end)
 
+  it("keeps no URL with a query (it may hold a customer's ids) among the URLs it remembers", function()
+    local req = { method = "GET", url = REQ_URL .. "?mobileNumber=9674603714", timeout = 5 }
+    exchange(OK, true, nil, req)
+    local target
+    for i = 1, math.huge do
+      local name, f = debug.getupvalue(http.request, i)
+      if not name then break end
+      if name == "target" then target = f end
+    end
+    assert.is_function(target)
+    local kept
+    for i = 1, math.huge do
+      local name, v = debug.getupvalue(target, i)
+      if not name then break end
+      if name == "targets" then kept = v end
+    end
+    assert.is_table(kept)
+    assert.is_truthy(kept[REQ_URL], "a URL without a query is kept")
+    for url in pairs(kept) do assert.is_nil(url:find("?", 1, true), url) end
+  end)
+
   it("still refuses a header with a line break, also in a table it sent before", function()
     local headers = { A = "1" }
     local req = { method = "GET", url = REQ_URL, headers = headers, timeout = 5 }

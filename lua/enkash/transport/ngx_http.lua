@@ -108,7 +108,8 @@ function M.host_header(scheme, host, port)
 end
 
 -- A URL's parts, the Host header and the pool name, worked out once per URL: a client sends
--- to a handful of URLs. Bounded (a GET's query makes URLs many): emptied when full.
+-- to a handful of URLs. A URL with a query is worked out per request and never kept (its
+-- query may hold a customer's ids); the rest are bounded all the same: emptied when full.
 local targets, ntargets = {}, 0
 local MAX_TARGETS = 256
 
@@ -124,6 +125,7 @@ local function target(url)
         addr = lower(host) == "localhost" and "127.0.0.1" or host,
         pool = scheme == "https" and (pool .. ":verify") or pool,
         pool_noverify = scheme == "https" and (pool .. ":noverify") or pool }
+  if find(url, "?", 1, true) then return t end
   if ntargets >= MAX_TARGETS then targets, ntargets = {}, 0 end
   targets[url], ntargets = t, ntargets + 1
   return t
