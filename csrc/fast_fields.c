@@ -24,7 +24,7 @@
  * would look at, in the order it would meet them: a depth-first walk with next (depth 1 is
  * t; tables deeper than maxdepth are not entered) collecting each string or number under a
  * key that is in the set `keys`. nil when there is none (the usual call), false past
- * SECRET_MAX candidates (the caller then walks the table in Lua).
+ * SECRET_MAX candidates (the caller then walks the table in Lua). t not a table: nil.
  */
 #include <ctype.h>
 
@@ -222,7 +222,7 @@ static int walk(lua_State *L, int t, int keys, int list, int depth, int maxdepth
 
 static int l_secret_fields(lua_State *L) {
   int count = 0, maxdepth;
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) return 0; /* params that are no table hold nothing */
   luaL_checktype(L, 2, LUA_TTABLE);
   maxdepth = (int)luaL_checkinteger(L, 3);
   lua_settop(L, 3);

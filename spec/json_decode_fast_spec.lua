@@ -93,6 +93,13 @@ local function damage(r, s)
 end
 
 local function check(s, taken)
+  local sealed = core.json_sealed(s)
+  if sealed ~= nil then -- only ever the one key of a one-key object cjson reads alike
+    local want = cjson.decode(s)
+    assert.equals(sealed, want.request, s)
+    assert.equals("request", next(want), s)
+    assert.is_nil(next(want, "request"), s)
+  end
   local doc, found = dec(s, names)
   if doc ~= nil then
     taken[1] = taken[1] + 1
@@ -135,6 +142,28 @@ describe("the one-pass JSON decoder of enkash.amounts", function()
         same_value(b, d, s)
       end
     end
+  end)
+
+  it("finds the Base64 of an encrypted envelope exactly where cjson would (core.json_sealed)", function()
+    local b64 = core.encrypt('{"response_code":0}', "spec-secret-0001")
+    local texts = { '{"request":"' .. b64 .. '"}', ' {\n "request" :\t"' .. b64 .. '" } ', '{"request":""}',
+      '{"request":"' .. b64 .. '","code":0}', '{"request":"a b"}', '{"request":"\\u0041"}', '{"request":5}',
+      '{"Request":"QUJD"}', '{"request":"QUJD"} x', '["request"]', '{"request":"QUJD"', "", "null", 5, nil }
+    for i = 1, 14 do
+      local s = texts[i]
+      local got = core.json_sealed(s)
+      if got ~= nil then
+        local doc = cjson.decode(s)
+        assert.equals(doc.request, got, s)
+        assert.equals("request", next(doc), s)
+        assert.is_nil(next(doc, "request"), s)
+      end
+    end
+    assert.equals(b64, core.json_sealed(texts[1]))
+    assert.equals(b64, core.json_sealed(texts[2]))
+    assert.equals("", core.json_sealed(texts[3]))
+    for i = 4, 14 do assert.is_nil(core.json_sealed(texts[i]), tostring(texts[i])) end
+    assert.is_nil(core.json_sealed(nil))
   end)
 
   it("matches cjson and json_numbers on 6,000 generated texts", function()

@@ -101,14 +101,15 @@ end
 -- @treturn table bad field name -> why its amount is not exact (empty when all are)
 function M.decode(text, names)
   local doc, found
-  if both and type(text) == "string" then doc, found = both(text, names) end
+  if both then doc, found = both(text, names) end -- nil for text that is no string too
   if doc == nil then
     doc = decode(text)
     if type(doc) ~= "table" then return doc, {} end
     found = scan(text, names)
   end
   local bad = {}
-  if found and type(doc) == "table" then walk(doc, found, bad, {}) end -- nil: no money key at all
+  -- found is nil when no money key occurs (and always for a document that is no table)
+  if found then walk(doc, found, bad, {}) end
   return doc, bad
 end
 

@@ -198,10 +198,9 @@ end
 -- @tparam table owner
 -- @param params the call's parameters (anything else is ignored)
 function M.hold(owner, params)
-  if type(params) ~= "table" then return end
   if secret_fields then
     local found = secret_fields(params, secret_keys, 4)
-    if found == nil then return end
+    if found == nil then return end -- no secret, or params that are no table
     if found then -- hold_fields' registrations, in its order and with its bound
       local count = 0
       for i = 1, #found do
@@ -215,7 +214,7 @@ function M.hold(owner, params)
       return
     end
   end
-  hold_fields(owner, params, 1, 0)
+  if type(params) == "table" then hold_fields(owner, params, 1, 0) end
 end
 
 --- How many owners and secret values are registered (for specs: the registry is bounded).

@@ -512,13 +512,13 @@ local function compiled_of(fields, strict)
 end
 
 check_fields = function(row, fields, params, cfg, prefix, strict)
-  if type(params) ~= "table" then
-    return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
-  end
   local c = compiled_of(fields, strict)
-  if fields_fast then
+  if fields_fast then -- (nil for params that are no table, among others)
     local out = fields_fast(c.plan, params, cfg, row, strict)
     if out then return out end
+  end
+  if type(params) ~= "table" then
+    return fail(row, prefix == "" and "parameters" or prefix:sub(1, -2), "must be a table")
   end
   local known = c.known
   for name in pairs(params) do
