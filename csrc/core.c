@@ -18,6 +18,7 @@ static const enkash_part parts[] = {
   enkash_open_journal,
   enkash_open_json,
   enkash_open_url,
+  enkash_open_fast_fields,
 };
 
 void enkash_open_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods,

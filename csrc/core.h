@@ -40,6 +40,7 @@ void enkash_open_token(lua_State *L);
 void enkash_open_journal(lua_State *L);
 void enkash_open_json(lua_State *L);
 void enkash_open_url(lua_State *L);
+void enkash_open_fast_fields(lua_State *L);
 
 /* Register a userdata class: metatable `mt` with the metamethods `meta` and an __index table
  * of `methods`; then add `funcs` to the module table on top of the stack. The one shape every
