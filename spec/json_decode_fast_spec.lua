@@ -11,17 +11,7 @@ cjson.decode_invalid_numbers(false)
 local dec = core.json_decoder(cjson.null)
 local names = amounts.set({ "amount", "otbBalance", "finalAmount" })
 
-local function old_amounts()
-  local saved_core, saved = package.loaded["enkash.core"], package.loaded["enkash.amounts"]
-  local stub = {}
-  for k, v in pairs(core) do if k ~= "json_decoder" then stub[k] = v end end
-  package.loaded["enkash.core"], package.loaded["enkash.amounts"] = stub, nil
-  local ok, mod = pcall(require, "enkash.amounts")
-  package.loaded["enkash.core"], package.loaded["enkash.amounts"] = saved_core, saved
-  assert(ok, mod)
-  return mod
-end
-local ref_amounts = old_amounts()
+local ref_amounts = require("helpers.reload").without("enkash.amounts", { "json_decoder" })
 
 -- Same value, same construction: keys visited by `next` in the same order, same number types.
 local function same_value(a, b, path)
@@ -41,13 +31,7 @@ local function same_value(a, b, path)
   end
 end
 
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = (s * 48271) % 2147483647 -- exact in a double: the same sequence in LuaJIT
-    return s % n
-  end
-end
+local rng = require("helpers.reload").rng
 
 local WS = { "", " ", "  ", "\n", "\t", "\r\n ", "" }
 local KEYS = { "amount", "otbBalance", "finalAmount", "status", "payload", "data", "x", "",

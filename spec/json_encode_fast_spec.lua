@@ -5,28 +5,12 @@
 local core = require "enkash.core"
 local json = require "enkash.json"
 
-local function lua_only_json()
-  local saved_core, saved_json = package.loaded["enkash.core"], package.loaded["enkash.json"]
-  package.loaded["enkash.core"] = { json_plain = core.json_plain }
-  package.loaded["enkash.json"] = nil
-  local ok, mod = pcall(require, "enkash.json")
-  package.loaded["enkash.core"], package.loaded["enkash.json"] = saved_core, saved_json
-  assert(ok, mod)
-  return mod
-end
-
-local ref = lua_only_json()
+local reload = require "helpers.reload"
+local ref = reload.fresh("enkash.json", { json_plain = core.json_plain })
 local fast = core.json_encoder(getmetatable(json.object({})), getmetatable(json.array({})),
   getmetatable(json.raw("1")), json.null)
 
--- A tiny deterministic generator (minstd: the same sequence under Lua 5.4 and LuaJIT).
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = (s * 48271) % 2147483647 -- exact in a double: the same sequence in LuaJIT
-    return s % n
-  end
-end
+local rng = reload.rng
 
 local specials = { "", " ", "\"", "\\", "/", "\b\f\n\r\t", "\0", "\1\31", "\127", "\128\255",
   "é ₹ 日本", "a\"b\\c", "0D5249C7-5D42-48AC-A8C2-79EE90D2560D", "</script>", ("x"):rep(3000) }

@@ -6,34 +6,12 @@
 -- Without the C part in the core both sides are the Lua walk (the spec says so).
 local core = require "enkash.core"
 
-local function lua_only_redact()
-  local saved_core, saved = package.loaded["enkash.core"], package.loaded["enkash.redact"]
-  local stub = {}
-  for k, v in pairs(core) do if k ~= "secret_fields" then stub[k] = v end end
-  package.loaded["enkash.core"], package.loaded["enkash.redact"] = stub, nil
-  local ok, mod = pcall(require, "enkash.redact")
-  package.loaded["enkash.core"], package.loaded["enkash.redact"] = saved_core, saved
-  assert(ok, mod)
-  return mod
-end
-local ref = lua_only_redact()
+local reload = require "helpers.reload"
+local ref = reload.without("enkash.redact", { "secret_fields" })
 -- A fresh instance too: the shared module's registry holds other specs' secrets (clients still
 -- alive in this busted process), which would mask texts the fresh reference does not.
-local redact
-do
-  local saved = package.loaded["enkash.redact"]
-  package.loaded["enkash.redact"] = nil
-  redact = require "enkash.redact"
-  package.loaded["enkash.redact"] = saved
-end
-
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = (s * 48271) % 2147483647 -- exact in a double: the same sequence in LuaJIT
-    return s % n
-  end
-end
+local redact = reload.fresh("enkash.redact")
+local rng = reload.rng
 
 local KEYS = { "otp", "mfaCode", "pin", "cvv", "token", "request", "password", "amount", "deviceId", "mobile",
   "note", 1, 2 }

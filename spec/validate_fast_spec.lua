@@ -8,25 +8,10 @@ local core = require "enkash.core"
 local fx = require "helpers.fixtures"
 local validate = require "enkash.validate"
 
-local function lua_only_validate()
-  local saved_core, saved = package.loaded["enkash.core"], package.loaded["enkash.validate"]
-  local stub = {}
-  for k, v in pairs(core) do if k ~= "fields_fast" then stub[k] = v end end
-  package.loaded["enkash.core"], package.loaded["enkash.validate"] = stub, nil
-  local ok, mod = pcall(require, "enkash.validate")
-  package.loaded["enkash.core"], package.loaded["enkash.validate"] = saved_core, saved
-  assert(ok, mod)
-  return mod
-end
-local ref = lua_only_validate()
+local reload = require "helpers.reload"
+local ref = reload.without("enkash.validate", { "fields_fast" })
 
-local function rng(seed)
-  local s = seed
-  return function(n)
-    s = (s * 48271) % 2147483647 -- exact in a double: the same sequence in LuaJIT
-    return s % n
-  end
-end
+local rng = reload.rng
 
 -- Fields as sent: {name, value} pairs, amounts as their text.
 local function shown(fields)
